@@ -1,0 +1,2 @@
+"""Teacher side of the pipeline: backbones (hub, local or rebuilt from a PyPI package), fine-tuning and
+soft labels."""
