@@ -6,12 +6,10 @@ BIN := $(VENV)/bin
 .PHONY: setup test repro
 setup:
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
-	$(BIN)/dvc config --local core.analytics false 2>/dev/null || true
 
 test:
-	HF_HUB_OFFLINE=1 KDBENCH_DATA_MIRROR=$${KDBENCH_DATA_MIRROR:-../shared/data} $(BIN)/pytest -q
+	PATH=$(abspath $(BIN)):$$PATH HF_HUB_OFFLINE=1 KDBENCH_DATA_MIRROR=$${KDBENCH_DATA_MIRROR:-../shared/data} $(BIN)/pytest -q
 
 repro:
-	KDBENCH_DATA_MIRROR=$${KDBENCH_DATA_MIRROR:-../shared/data} $(BIN)/dvc repro
+	PATH=$(abspath $(BIN)):$$PATH KDBENCH_DATA_MIRROR=$${KDBENCH_DATA_MIRROR:-../shared/data} dvc repro

@@ -11,7 +11,8 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def atomic_path(dest, is_dir=False):
-    """Yield a temporary path next to `dest`; on success rename it to `dest`, on error remove it."""
+    """Yield a temporary path next to `dest`; on success rename it to `dest`, on error remove it.
+    With is_dir the yielded path is an empty directory that already exists."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))

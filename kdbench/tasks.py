@@ -51,6 +51,11 @@ class Task:
 
 
 _REGISTRY: dict[str, Task] = {}
+_BAPOS_TAGS = (  # upstream IndoNLU PosTagIdnDataset's 41 tags
+    "B-CC", "B-CD", "B-DT", "B-FW", "B-IN", "B-JJ", "B-MD", "B-NEG", "B-NN", "B-NND", "B-NNP", "B-OD", "B-PR",
+    "B-PRP", "B-RB", "B-RP", "B-SC", "B-SYM", "B-UH", "B-VB", "B-WH", "B-X", "B-Z", "I-CC", "I-CD", "I-IN",
+    "I-JJ", "I-NN", "I-NND", "I-NNP", "I-OD", "I-PR", "I-PRP", "I-RB", "I-SC", "I-SYM", "I-UH", "I-VB", "I-WH",
+    "I-X", "I-Z")
 
 
 def _register(name, kind, fmt, folder, ext, paper_name="", **kw):
@@ -73,7 +78,9 @@ _register("hoasa", "multi-aspect", "indonlu-aspect-csv", "hoasa_absa-airy", "csv
                    "tv", "wifi"))
 _register("wrete", "pair", "indonlu-pair-csv", "wrete_entailment-ui", "csv")
 _register("posp", "tagging", "conll", "posp_pos-prosa", "txt", "POSP")
-_register("bapos", "tagging", "conll", "bapos_pos-idn", "txt")
+# BaPOS: I-IN occurs in valid/test but never in train, so the label set is upstream's 41 tags
+# (IndoNLU PosTagIdnDataset), not the train set.
+_register("bapos", "tagging", "conll", "bapos_pos-idn", "txt", labels=_BAPOS_TAGS)
 _register("terma", "tagging", "conll", "terma_term-extraction-airy", "txt", "TermA")
 _register("keps", "tagging", "conll", "keps_keyword-extraction-prosa", "txt")
 _register("nergrit", "tagging", "conll", "nergrit_ner-grit", "txt", "NERGrit")

@@ -109,7 +109,7 @@ def read(path):
     tensors = {}
     for _ in range(r.take("i")):
         name = r.take(f"{r.take('H')}s").decode()
-        dtype, n, offset, nbytes = r.take("B"), r.take("I"), r.take("Q"), r.take("Q")
+        _dtype, n, offset, nbytes = r.take("B"), r.take("I"), r.take("Q"), r.take("Q")  # dtype: size tells
         raw = buf[offset:offset + nbytes]
         if nbytes == 4 * n:  # float32
             arr = np.frombuffer(raw, dtype=np.float32).copy()
@@ -141,10 +141,10 @@ def build_tokenizer(tok):
     45 of its 4837 entries (control and zero-width characters, which it deletes or turns into spaces);
     those are added as explicit replacements in front of NFKC."""
     import re
+    import unicodedata
 
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
-    import unicodedata
 
     by_target = {}
     for src, dst in tok["norm"].items():

@@ -1,0 +1,148 @@
+"""`kdbench <command>`: one subcommand per DVC stage, plus `tasks` and `profile`. Thin: parse arguments,
+load params.yaml, call one module function. User mistakes print one line and exit 2."""
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from kdbench import config
+from kdbench.errors import KdbenchError
+
+PROFILES = Path(__file__).resolve().parent.parent / "profiles"
+
+
+def cmd_tasks(args):
+    from kdbench.data.readers import READERS
+    from kdbench.tasks import SPLITS, get_task, list_tasks
+    root = Path(args.data) if args.data else _default_raw()
+    print(f"{'task':<18} {'paper':<8} {'kind':<13} {'labels':>6}  {'train':>6} {'valid':>6} {'test':>6}")
+    for name in list_tasks():
+        task = get_task(name)
+        sizes, labels = ["-"] * 3, "-"
+        if root and (root / task.files["train"]).exists():
+            data = {s: READERS[task.format](root / task.files[s]) for s in SPLITS}
+            sizes = [len(data[s]) for s in SPLITS]
+            key = {"single": "label", "pair": "label", "multi-aspect": "labels"}.get(task.kind, "tags")
+            seen = {x for s in SPLITS for r in data[s] for x in (r[key] if key != "label" else [r[key]])}
+            labels = len(task.labels or seen)
+        print(f"{name:<18} {task.paper_name or '-':<8} {task.kind:<13} {labels:>6}  "
+              + " ".join(f"{s:>6}" for s in sizes))
+    if not root:
+        print("(split sizes: run `kdbench fetch` or set KDBENCH_DATA_MIRROR)")
+
+
+def _default_raw():
+    for candidate in (Path("data/raw"), os.environ.get("KDBENCH_DATA_MIRROR")):
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return None
+
+
+def cmd_fetch(args):
+    from kdbench.data.fetch import fetch
+    p = config.load(args.params).fetch
+    mirror = args.mirror or os.environ.get("KDBENCH_DATA_MIRROR") or None
+    fetch(args.manifest, args.out, mirror=mirror, indonlu_commit=p.indonlu_commit, indolem_commit=p.indolem_commit)
+
+
+def cmd_prepare(args):
+    from kdbench.data.prepare import prepare_task
+    from kdbench.tasks import get_task
+    params = config.load(args.params)
+    tc = params.task(args.task)
+    task = get_task(args.task, tc.custom or None)
+    raw = Path(args.custom) if task.custom else Path(args.raw)
+    meta = prepare_task(task, raw, args.out, tc.max_train or None, tc.max_valid or None, params.seed)
+    print(f"{args.task}: {meta['kind']}, {len(meta['labels'])} labels, sizes {meta['sizes']}")
+
+
+def cmd_pool(args):
+    from kdbench.data.pool import build_pool
+    print(build_pool(args.raw, args.out))
+
+
+def cmd_backbone(args):
+    from kdbench.teacher.backbone import build_backbone
+    build_backbone(config.load(args.params).teacher.backbone, args.out)
+
+
+def cmd_teacher(args):
+    from kdbench.teacher.train import run_teacher
+    cfg = config.load(args.params).teacher_for(args.task)
+    r = run_teacher(args.task, cfg, args.data, args.backbone, args.out, args.metrics)
+    verdict = "beats" if r["beats_reference"] else "does NOT beat"
+    print(f"{args.task}: teacher test macro F1 {r['test']['macro_f1']:.4f} {verdict} "
+          f"{r['reference']['name']} {r['reference']['test_macro_f1']:.4f}")
+
+
+def cmd_softlabels(args):
+    from kdbench.teacher.softlabels import write_softlabels
+    from kdbench.tasks import get_task
+    params = config.load(args.params)
+    tc = params.task(args.task)
+    group = get_task(args.task, tc.custom or None).group
+    info = write_softlabels(args.teacher, args.data, Path(args.pool) / f"{group}.jsonl", args.out,
+                            params.softlabels, params.seed)
+    print({k: v for k, v in info.items() if k.endswith("_size")})
+
+
+def cmd_profile(args):
+    src = PROFILES / f"{args.name}.yaml"
+    if not src.exists():
+        names = sorted(p.stem for p in PROFILES.glob("*.yaml"))
+        raise KdbenchError(f"unknown profile {args.name!r} (choose one of {', '.join(names)})")
+    config.load(src)  # never install a profile that does not validate
+    shutil.copyfile(src, args.params)
+    print(f"{args.params} <- {src.relative_to(PROFILES.parent)}; run `dvc repro`")
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="kdbench", description=__doc__.splitlines()[0])
+    p.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name, fn, help_, *args):
+        s = sub.add_parser(name, help=help_)
+        for a in args:
+            s.add_argument(*a[0], **a[1])
+        s.set_defaults(fn=fn)
+        return s
+
+    task = (["task"], dict(help="task name (see `kdbench tasks`)"))
+    add("tasks", cmd_tasks, "list the tasks with kind, label count and split sizes",
+        (["--data"], dict(help="raw data root (default: data/raw, else $KDBENCH_DATA_MIRROR)")))
+    add("fetch", cmd_fetch, "download (or copy from $KDBENCH_DATA_MIRROR) and verify the raw data",
+        (["--manifest"], dict(default="data/SHA256SUMS")), (["--out"], dict(default="data/raw")),
+        (["--mirror"], dict(help="local directory laid out like the upstream files")))
+    add("prepare", cmd_prepare, "normalise one task into JSONL + label vocabulary", task,
+        (["--raw"], dict(default="data/raw")), (["--custom"], dict(default="data/custom")),
+        (["--out"], dict(required=True)))
+    add("pool", cmd_pool, "build the unlabeled text pools", (["--raw"], dict(default="data/raw")),
+        (["--out"], dict(default="data/pool")))
+    add("backbone", cmd_backbone, "materialise the teacher backbone (offline, hub or local)",
+        (["--out"], dict(default="models/backbone")))
+    add("teacher", cmd_teacher, "fine-tune the teacher on one task", task,
+        (["--data"], dict(required=True)), (["--backbone"], dict(default="models/backbone")),
+        (["--out"], dict(required=True)), (["--metrics"], dict(required=True)))
+    add("softlabels", cmd_softlabels, "teacher logits on train + unlabeled pool", task,
+        (["--teacher"], dict(required=True)), (["--data"], dict(required=True)),
+        (["--pool"], dict(default="data/pool")), (["--out"], dict(required=True)))
+    add("profile", cmd_profile, "switch params.yaml to a profile (quick, paper, all, smoke)",
+        (["name"], dict(help="profile name: a file in profiles/")))
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no load reports for the e5 pooler we never use
+    try:
+        args.fn(args)
+    except KdbenchError as e:
+        print(f"kdbench: error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

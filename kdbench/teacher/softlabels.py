@@ -1,0 +1,76 @@
+"""The `softlabels` stage: the teacher's logits on the train split and on the unlabeled pool.
+
+data/softlabels/<task>/{train,pool}.npz hold `logits` (rows, labels) and `offsets` (examples + 1):
+example i owns rows offsets[i]:offsets[i+1] (one row for single/pair, one per aspect for multi-aspect,
+one per word for tagging), in the order of train.jsonl / pool.jsonl, so a student can match them example by
+example and word by word. Tagging words cut off by the teacher's max_length have all-zero rows and are
+counted in meta.json.
+"""
+
+import random
+
+import numpy as np
+
+from kdbench.data.pool import pool_key
+from kdbench.data.prepare import load_prepared
+from kdbench.io import atomic_path, read_jsonl, write_json, write_jsonl
+from kdbench.teacher.model import Teacher
+from kdbench.teacher.train import predict, record_length
+
+
+def pack(logits):
+    """List of per-example arrays -> (rows, labels) array + offsets."""
+    rows = [np.reshape(x, (-1, x.shape[-1])) for x in logits]
+    offsets = np.cumsum([0] + [len(r) for r in rows])
+    return np.concatenate(rows).astype(np.float32), offsets
+
+
+def unpack(path):
+    """Inverse of pack: the per-example logit arrays of a .npz file."""
+    z = np.load(path)
+    logits, offsets = z["logits"], z["offsets"]
+    return [logits[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
+
+
+def select_pool(pool, splits, kind, length_filter, pool_max, seed):
+    """Pool entries usable for this task: not in any of its splits, optionally within the inter-quartile
+    range of its train lengths, at most pool_max of them (a seeded sample, kept in pool order)."""
+    if kind in ("pair", "qa-tagging"):  # the pool has single texts / passages without questions
+        return [], None
+    own = {pool_key(r) for s in splits.values() for r in s}
+    pool = [p for p in pool if pool_key(p) not in own]
+    bounds = None
+    if length_filter:
+        q1, q3 = np.percentile([record_length(r) for r in splits["train"]], [25, 75])
+        bounds = [float(q1), float(q3)]
+        pool = [p for p in pool if q1 <= record_length(p) <= q3]
+    if pool_max and len(pool) > pool_max:
+        keep = sorted(random.Random(seed).sample(range(len(pool)), pool_max))
+        pool = [pool[i] for i in keep]
+    return pool, bounds
+
+
+def write_softlabels(teacher_dir, prepared_dir, pool_path, out_dir, cfg, seed=0):
+    """Label train (+ the selected pool) with the teacher; returns the meta dict."""
+    teacher = Teacher.load(teacher_dir)
+    meta, splits = load_prepared(prepared_dir)
+    pool, bounds = [], None
+    if cfg.pool:
+        pool, bounds = select_pool(read_jsonl(pool_path), splits, meta["kind"], cfg.length_filter,
+                                   cfg.pool_max, seed)
+    with atomic_path(out_dir, is_dir=True) as tmp:
+        info = {"labels": meta["labels"], "aspects": meta["aspects"], "kind": meta["kind"],
+                "pool_length_bounds": bounds}
+        for name, records in (("train", splits["train"]), ("pool", pool)):
+            if not records:
+                continue
+            logits = predict(teacher, records, cfg.batch_size, desc=f"soft labels: {name}")
+            rows, offsets = pack(logits)
+            np.savez(tmp / f"{name}.npz", logits=rows, offsets=offsets)
+            info[f"{name}_size"] = len(records)
+            if teacher.is_tagging:
+                info[f"{name}_words_truncated"] = int((np.abs(rows).sum(-1) == 0).sum())
+        if pool:
+            write_jsonl(tmp / "pool.jsonl", pool)
+        write_json(tmp / "meta.json", info)
+    return info
