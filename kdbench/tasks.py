@@ -25,7 +25,7 @@ CLASSIFICATION_KINDS = ("single", "pair", "multi-aspect")
 SPLITS = ("train", "valid", "test")
 # File formats a reader exists for (kdbench.data.readers.READERS); `custom` tasks pick one by extension.
 FORMATS = ("indonlu-csv", "indonlu-tsv", "indonlu-aspect-csv", "indonlu-pair-csv", "indonlu-qa-csv",
-           "conll", "indolem-sentiment-csv", "custom-csv", "custom-tsv")
+           "conll", "indolem-pos", "indolem-sentiment-csv", "custom-csv", "custom-tsv")
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ _register("facqa", "qa-tagging", "indonlu-qa-csv", "facqa_qa-factoid-itb", "csv"
 _register("indolem_sentiment", "single", "indolem-sentiment-csv", "indolem/sentiment", "csv", "SentA",
           files={"train": "indolem/sentiment/train0.csv", "valid": "indolem/sentiment/dev0.csv",
                  "test": "indolem/sentiment/test0.csv"})
-_register("indolem_pos", "tagging", "conll", "indolem/pos", "tsv", "POS",
+_register("indolem_pos", "tagging", "indolem-pos", "indolem/pos", "tsv", "POS",
           files={"train": "indolem/pos/train.01.tsv", "valid": "indolem/pos/dev.01.tsv",
                  "test": "indolem/pos/test.01.tsv"})
 

@@ -70,8 +70,8 @@ def test_registered_task_reads(mirror, name):
         assert len(task.aspects) == 6
     if name in ("bapos", "posp"):
         assert all(t[:2] in ("B-", "I-") for t in seen)
-    if name == "indolem_pos":
-        assert len(seen) == 23 and "NNP" in seen
+    if name == "indolem_pos":  # bare upstream tags become one-word chunks, so conlleval scores them
+        assert len(seen) == 23 and "B-NNP" in seen and all(t.startswith("B-") for t in seen)
 
 
 def write(path, content):

@@ -155,6 +155,15 @@ def read_conll(path):
     return records
 
 
+def read_indolem_pos(path):
+    """IndoLEM POS: conll with bare tags (`NN`). conlleval never opens a chunk on a bare tag, so each tag
+    becomes a one-word chunk `B-NN`, as POSP and BaPOS write them, and is scored per tag like those."""
+    records = read_conll(path)
+    for rec in records:
+        rec["tags"] = [t if t[:2] in ("B-", "I-") or t == "O" else f"B-{t}" for t in rec["tags"]]
+    return records
+
+
 def _read_custom(path, delimiter):
     """A user's table with a header: `text,label` (single) or `text,text_b,label` (pair)."""
     head, rows = _table(path, delimiter=delimiter)
@@ -182,6 +191,7 @@ READERS = {
     "indonlu-pair-csv": read_indonlu_pair_csv,
     "indonlu-qa-csv": read_indonlu_qa_csv,
     "conll": read_conll,
+    "indolem-pos": read_indolem_pos,
     "indolem-sentiment-csv": read_indolem_sentiment_csv,
     "custom-csv": read_custom_csv,
     "custom-tsv": read_custom_tsv,

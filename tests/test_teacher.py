@@ -1,0 +1,107 @@
+"""The teacher model for every task kind, on a tiny random backbone: shapes, first-sub-word alignment,
+a training step, save/load round trip."""
+
+import numpy as np
+import pytest
+import torch
+
+from kdbench.config import TeacherConfig
+from kdbench.teacher.backbone import build_backbone, backbone_defaults
+from kdbench.teacher.model import Teacher
+from kdbench.teacher.softlabels import pack, select_pool
+from kdbench.teacher.train import build, decode, loss_fn, train_teacher
+
+RECORDS = {
+    "single": [{"text": "makanannya enak sekali", "label": "positive"}, {"text": "buruk", "label": "negative"}],
+    "pair": [{"text": "Budi pergi ke pasar", "text_b": "Budi di pasar", "label": "Entail"},
+             {"text": "hujan", "text_b": "cerah sekali hari ini", "label": "NotEntail"}],
+    "multi-aspect": [{"text": "bensin boros tapi mesin halus", "labels": ["neg", "pos", "neut"]},
+                     {"text": "biasa saja", "labels": ["neut", "neut", "neut"]}],
+    "tagging": [{"tokens": ["Joko", "Widodo", "ke", "Bandung"], "tags": ["B-PER", "I-PER", "O", "B-LOC"]},
+                {"tokens": ["halo"], "tags": ["O"]}],
+    "qa-tagging": [{"question": ["Siapa", "presiden", "?"], "tokens": ["Presiden", "Joko", "Widodo"],
+                    "tags": ["O", "B", "I"]},
+                   {"question": ["Di", "mana", "?"], "tokens": ["Bandung"], "tags": ["B"]}],
+}
+LABELS = {"single": ["negative", "positive"], "pair": ["Entail", "NotEntail"], "multi-aspect": ["neg", "neut", "pos"],
+          "tagging": ["B-LOC", "B-PER", "I-PER", "O"], "qa-tagging": ["B", "I", "O"]}
+
+
+@pytest.fixture(scope="module")
+def backbone(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bb") / "tiny"
+    build_backbone("tiny-random", out)
+    return out
+
+
+def _meta(kind):
+    return {"kind": kind, "labels": LABELS[kind], "aspects": ["fuel", "machine", "price"] if kind == "multi-aspect" else None}
+
+
+@pytest.mark.parametrize("kind", list(RECORDS))
+def test_forward_backward_shapes(backbone, kind):
+    model = build(backbone, _meta(kind), TeacherConfig(pooling="mean", prefix="", max_length=32))
+    records = RECORDS[kind]
+    enc, word_pos = model.encode(records)
+    logits = model(enc, word_pos)
+    n = len(LABELS[kind])
+    expected = {"single": (2, n), "pair": (2, n), "multi-aspect": (2, 3, n)}.get(kind, (2, 4 if kind == "tagging" else 3, n))
+    assert tuple(logits.shape) == expected
+    loss = loss_fn(logits, model.targets(records, word_pos))
+    loss.backward()
+    assert torch.isfinite(loss) and model.head.weight.grad is not None
+    assert model.encoder.embeddings.word_embeddings.weight.grad is None  # frozen by default
+
+
+@pytest.mark.parametrize("kind", ["tagging", "qa-tagging"])
+def test_first_subword_alignment(backbone, kind):
+    model = build(backbone, _meta(kind), TeacherConfig(pooling="mean", prefix=""))
+    records = RECORDS[kind]
+    enc, word_pos = model.encode(records)
+    for i, r in enumerate(records):
+        seq = 1 if kind == "qa-tagging" else 0
+        first = {}
+        for t, (w, s) in enumerate(zip(enc.word_ids(i), enc.sequence_ids(i))):
+            if w is not None and s == seq:
+                first.setdefault(w, t)
+        assert [int(word_pos[i, w]) for w in range(len(r["tokens"]))] == [first[w] for w in range(len(r["tokens"]))]
+        assert (word_pos[i, len(r["tokens"]):] == -1).all()  # padding words
+
+
+def test_truncated_words_fall_back_to_outside(backbone):
+    model = build(backbone, _meta("tagging"), TeacherConfig(pooling="mean", prefix="", max_length=4))
+    rec = {"tokens": ["satu", "dua", "tiga", "empat", "lima", "enam"], "tags": ["O"] * 6}
+    enc, word_pos = model.encode([rec])
+    assert (word_pos[0] == -1).sum() > 0  # 4 tokens = <s> + 2 pieces + </s>
+    logits = model(enc, word_pos)[0].detach().numpy()
+    pred = decode(logits, LABELS["tagging"], "tagging")
+    assert all(p == "O" for p, pos in zip(pred, word_pos[0]) if pos < 0)
+
+
+def test_training_learns_and_reloads(backbone, tmp_path):
+    train = RECORDS["single"] * 8
+    cfg = TeacherConfig(pooling="mean", prefix="", epochs=6, lr=1e-3, head_lr=1e-2, batch_size=4, patience=6,
+                        warmup=0.0)
+    model, history = train_teacher(backbone, _meta("single"), train, RECORDS["single"], cfg, log=lambda s: None)
+    assert history[-1]["valid_loss"] < history[0]["valid_loss"]
+    model.save(tmp_path / "t")
+    again = Teacher.load(tmp_path / "t")
+    enc, _ = model.encode(RECORDS["single"])
+    with torch.no_grad():
+        assert torch.allclose(model(enc), again(enc), atol=1e-6)
+
+
+def test_backbone_defaults_recorded(backbone):
+    assert backbone_defaults(backbone) == {"name": "tiny-random", "prefix": "", "pooling": "mean"}
+
+
+def test_softlabel_packing_and_pool_selection():
+    logits = [np.ones((3, 2)), np.zeros((1, 2)), np.full((2, 2), 2.0)]
+    rows, offsets = pack(logits)
+    assert rows.shape == (6, 2) and offsets.tolist() == [0, 3, 4, 6]
+    splits = {"train": [{"text": "a" * n} for n in (10, 20, 30, 40, 50)], "valid": [{"text": "dup"}], "test": []}
+    pool = [{"text": "dup"}, {"text": "x" * 25}, {"text": "y" * 5}, {"text": "z" * 35}, {"text": "a" * 30}]
+    kept, bounds = select_pool(pool, splits, "single", length_filter=True, pool_max=0, seed=0)
+    assert bounds == [20.0, 40.0]  # inter-quartile range of train lengths
+    assert kept == [{"text": "x" * 25}, {"text": "z" * 35}]  # no valid/train duplicates, lengths within IQR
+    assert select_pool(pool, splits, "pair", True, 0, 0) == ([], None)
