@@ -78,8 +78,8 @@ def cmd_teacher(args):
 
 
 def cmd_softlabels(args):
-    from kdbench.teacher.softlabels import write_softlabels
     from kdbench.tasks import get_task
+    from kdbench.teacher.softlabels import write_softlabels
     params = config.load(args.params)
     tc = params.task(args.task)
     group = get_task(args.task, tc.custom or None).group

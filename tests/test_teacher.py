@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from kdbench.config import TeacherConfig
-from kdbench.teacher.backbone import build_backbone, backbone_defaults
+from kdbench.teacher.backbone import backbone_defaults, build_backbone
 from kdbench.teacher.model import Teacher
 from kdbench.teacher.softlabels import pack, select_pool
 from kdbench.teacher.train import build, decode, loss_fn, train_teacher
