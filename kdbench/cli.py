@@ -15,7 +15,7 @@ PROFILES = Path(__file__).resolve().parent.parent / "profiles"
 
 def cmd_tasks(args):
     from kdbench.data.readers import READERS
-    from kdbench.tasks import SPLITS, get_task, list_tasks
+    from kdbench.tasks import SPLITS, get_task, list_tasks, record_labels
     root = Path(args.data) if args.data else _default_raw()
     print(f"{'task':<18} {'paper':<8} {'kind':<13} {'labels':>6}  {'train':>6} {'valid':>6} {'test':>6}")
     for name in list_tasks():
@@ -24,8 +24,7 @@ def cmd_tasks(args):
         if root and (root / task.files["train"]).exists():
             data = {s: READERS[task.format](root / task.files[s]) for s in SPLITS}
             sizes = [len(data[s]) for s in SPLITS]
-            key = {"single": "label", "pair": "label", "multi-aspect": "labels"}.get(task.kind, "tags")
-            seen = {x for s in SPLITS for r in data[s] for x in (r[key] if key != "label" else [r[key]])}
+            seen = {x for s in SPLITS for r in data[s] for x in record_labels(task.kind, r)}
             labels = len(task.labels or seen)
         print(f"{name:<18} {task.paper_name or '-':<8} {task.kind:<13} {labels:>6}  "
               + " ".join(f"{s:>6}" for s in sizes))

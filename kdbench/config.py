@@ -87,24 +87,20 @@ def _positive(block, obj, names):
 
 
 def _build(cls, values, key):
-    if values is None:
-        values = {}
+    """cls(**values), refusing unknown keys and values of the wrong type with the key's dotted name."""
     if not isinstance(values, dict):
         raise KdbenchError(f"params.yaml: {key}: expected a mapping, got {type(values).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    defaults = cls()
+    known = [f.name for f in dataclasses.fields(cls)]
     for k, v in values.items():
-        if k not in fields:
-            raise KdbenchError(f"params.yaml: {key}.{k}: unknown key (known: {', '.join(fields)})")
-        expected = type(getattr(cls(), k)) if k in fields else None
+        if k not in known:
+            raise KdbenchError(f"params.yaml: {key}.{k}: unknown key (known: {', '.join(known)})")
+        expected = type(getattr(defaults, k))
         if expected is float and isinstance(v, int) and not isinstance(v, bool):
-            values[k] = float(v)
-        elif expected in (int, float, str, bool, dict) and not isinstance(v, expected) or \
-                (expected is int and isinstance(v, bool)):
+            values[k] = float(v)  # YAML reads 1 as an int
+        elif not isinstance(v, expected) or (expected is int and isinstance(v, bool)):
             raise KdbenchError(f"params.yaml: {key}.{k}: expected {expected.__name__}, got {v!r}")
-    try:
-        return cls(**values)
-    except TypeError as e:  # pragma: no cover - guarded above
-        raise KdbenchError(f"params.yaml: {key}: {e}")
+    return cls(**values)
 
 
 def parse(raw):
@@ -112,10 +108,13 @@ def parse(raw):
     raw = dict(raw or {})
     unknown = set(raw) - {f.name for f in dataclasses.fields(Params)}
     if unknown:
-        raise KdbenchError(f"params.yaml: {sorted(unknown)[0]}: unknown key")
+        raise KdbenchError(f"params.yaml: {sorted(unknown)[0]}: unknown key "
+                           f"(known: {', '.join(f.name for f in dataclasses.fields(Params))})")
     tasks = raw.pop("tasks", None) or {}
     if not isinstance(tasks, dict) or not tasks:
         raise KdbenchError("params.yaml: tasks: list at least one task (a mapping of task name -> settings)")
+    if not isinstance(raw.get("seed", 0), int):
+        raise KdbenchError(f"params.yaml: seed: expected int, got {raw['seed']!r}")
     params = Params(
         seed=raw.get("seed", 0),
         tasks={name: _build(TaskConfig, dict(v or {}), f"tasks.{name}") for name, v in tasks.items()},
@@ -135,5 +134,5 @@ def load(path="params.yaml"):
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
-        raise KdbenchError(f"{path}: not valid YAML: {e}".splitlines()[0])
+        raise KdbenchError(f"{path}: not valid YAML: {e}".splitlines()[0]) from None
     return parse(raw)

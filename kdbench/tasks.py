@@ -22,6 +22,13 @@ from kdbench.errors import KdbenchError
 
 KINDS = ("single", "pair", "multi-aspect", "tagging", "qa-tagging")
 CLASSIFICATION_KINDS = ("single", "pair", "multi-aspect")
+GOLD_KEY = {"single": "label", "pair": "label", "multi-aspect": "labels", "tagging": "tags", "qa-tagging": "tags"}
+
+
+def record_labels(kind, record):
+    """Every label a prepared record carries, as a list: one, one per aspect or one per word."""
+    gold = record[GOLD_KEY[kind]]
+    return [gold] if isinstance(gold, str) else gold
 SPLITS = ("train", "valid", "test")
 # File formats a reader exists for (kdbench.data.readers.READERS); `custom` tasks pick one by extension.
 FORMATS = ("indonlu-csv", "indonlu-tsv", "indonlu-aspect-csv", "indonlu-pair-csv", "indonlu-qa-csv",

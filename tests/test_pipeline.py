@@ -65,7 +65,8 @@ def test_softlabels_align_with_train_and_pool(smoke_repo):
         train = read_jsonl(repo / f"data/prepared/{task}/train.jsonl")
         pool = read_jsonl(repo / f"data/softlabels/{task}/pool.jsonl")
         meta = json.loads((repo / f"data/softlabels/{task}/meta.json").read_text())
-        for records, name in ((train, "train"), (pool, "pool")):
+        test = read_jsonl(repo / f"data/prepared/{task}/test.jsonl")
+        for records, name in ((train, "train"), (test, "test"), (pool, "pool")):
             logits = unpack(repo / f"data/softlabels/{task}/{name}.npz")
             assert len(logits) == len(records) == meta[f"{name}_size"]
             rows = [len(r["tokens"]) if "tokens" in r else 1 for r in records]  # word by word for tagging

@@ -8,14 +8,7 @@ from pathlib import Path
 from kdbench.data.readers import READERS
 from kdbench.errors import DataError, KdbenchError
 from kdbench.io import atomic_path, read_jsonl, write_json, write_jsonl
-from kdbench.tasks import SPLITS
-
-
-def _record_labels(kind, rec):
-    """The labels a record carries: one for single/pair, one per aspect or per token otherwise."""
-    if kind in ("single", "pair"):
-        return [rec["label"]]
-    return rec["labels"] if kind == "multi-aspect" else rec["tags"]
+from kdbench.tasks import SPLITS, record_labels
 
 
 def _kind(task, paths, data):
@@ -32,7 +25,7 @@ def _kind(task, paths, data):
 def _check_labels(path, kind, records, vocab, aspects):
     known = set(vocab)
     for rec in records:
-        labels = _record_labels(kind, rec)
+        labels = record_labels(kind, rec)
         if aspects and len(labels) != len(aspects):
             raise DataError(path, rec["_line"], f"{len(labels)} aspect labels, expected {len(aspects)}")
         for i, label in enumerate(labels):
@@ -67,7 +60,7 @@ def prepare_task(task, raw_root, out_dir, max_train=None, max_valid=None, seed=0
             raise DataError(paths[s], None, "no records")
     kind = _kind(task, paths, data)
     aspects = list(task.aspects) if kind == "multi-aspect" else None
-    vocab = list(task.labels) or sorted({x for rec in data["train"] for x in _record_labels(kind, rec)})
+    vocab = list(task.labels) or sorted({x for rec in data["train"] for x in record_labels(kind, rec)})
     for s in SPLITS:
         _check_labels(paths[s], kind, data[s], vocab, aspects)
 

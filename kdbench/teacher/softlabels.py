@@ -1,6 +1,7 @@
-"""The `softlabels` stage: the teacher's logits on the train split and on the unlabeled pool.
+"""The `softlabels` stage: the teacher's logits on the train split and on the unlabeled pool (what a student
+learns from), and on valid and test (to measure a student's agreement with its teacher).
 
-data/softlabels/<task>/{train,pool}.npz hold `logits` (rows, labels) and `offsets` (examples + 1):
+data/softlabels/<task>/{train,valid,test,pool}.npz hold `logits` (rows, labels) and `offsets` (examples + 1):
 example i owns rows offsets[i]:offsets[i+1] (one row for single/pair, one per aspect for multi-aspect,
 one per word for tagging), in the order of train.jsonl / pool.jsonl, so a student can match them example by
 example and word by word. Tagging words cut off by the teacher's max_length have all-zero rows and are
@@ -51,7 +52,7 @@ def select_pool(pool, splits, kind, length_filter, pool_max, seed):
 
 
 def write_softlabels(teacher_dir, prepared_dir, pool_path, out_dir, cfg, seed=0):
-    """Label train (+ the selected pool) with the teacher; returns the meta dict."""
+    """Label every split and the selected pool with the teacher; returns the meta dict."""
     teacher = Teacher.load(teacher_dir)
     meta, splits = load_prepared(prepared_dir)
     pool, bounds = [], None
@@ -61,7 +62,7 @@ def write_softlabels(teacher_dir, prepared_dir, pool_path, out_dir, cfg, seed=0)
     with atomic_path(out_dir, is_dir=True) as tmp:
         info = {"labels": meta["labels"], "aspects": meta["aspects"], "kind": meta["kind"],
                 "pool_length_bounds": bounds}
-        for name, records in (("train", splits["train"]), ("pool", pool)):
+        for name, records in (*splits.items(), ("pool", pool)):
             if not records:
                 continue
             logits = predict(teacher, records, cfg.batch_size, desc=f"soft labels: {name}")

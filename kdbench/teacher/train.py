@@ -12,6 +12,7 @@ from tqdm import tqdm
 from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
 
 from kdbench import metrics
+from kdbench.tasks import GOLD_KEY
 from kdbench.teacher.model import Teacher
 
 
@@ -69,14 +70,18 @@ def predict(model, records, batch_size=64, desc="predict"):
 def evaluate(model, records, labels, kind, batch_size=64):
     """Loss and scores of `model` on prepared records; also returns the logits."""
     logits = predict(model, records, batch_size)
-    enc_targets = [_gold_ids(r, labels, kind) for r in records]
-    flat_logits = np.concatenate([np.reshape(x, (-1, len(labels))) for x in logits])
-    flat_gold = np.concatenate([np.reshape(t, (-1,)) for t in enc_targets])
-    keep = flat_gold >= 0
-    loss = float(F.cross_entropy(torch.from_numpy(flat_logits[keep]), torch.from_numpy(flat_gold[keep])))
+    gold = [gold_labels(r, kind) for r in records]
+    index = {label: i for i, label in enumerate(labels)}
+    gold_ids = torch.tensor([index[g] for item in gold for g in ([item] if isinstance(item, str) else item)])
+    flat_logits = torch.from_numpy(np.concatenate([np.reshape(x, (-1, len(labels))) for x in logits]))
+    loss = float(F.cross_entropy(flat_logits, gold_ids))
     pred = [decode(x, labels, kind) for x in logits]
-    gold = [_gold(r, kind) for r in records]
     return dict(loss=loss, **metrics.score(kind, gold, pred)), logits
+
+
+def gold_labels(record, kind):
+    """A record's gold: one label (single, pair), one per aspect, or one per word."""
+    return record[GOLD_KEY[kind]]
 
 
 def decode(logits, labels, kind):
@@ -87,16 +92,6 @@ def decode(logits, labels, kind):
     if kind in ("tagging", "qa-tagging") and "O" in labels:  # words cut off by max_length: outside any chunk
         ids = np.where(np.abs(logits).sum(-1) == 0, labels.index("O"), ids)
     return [labels[int(i)] for i in ids]
-
-
-def _gold(r, kind):
-    return {"multi-aspect": r.get("labels"), "single": r.get("label"), "pair": r.get("label")}.get(kind, r.get("tags"))
-
-
-def _gold_ids(r, labels, kind):
-    index = {label: i for i, label in enumerate(labels)}
-    g = _gold(r, kind)
-    return np.array([index[g]] if isinstance(g, str) else [index[x] for x in g])
 
 
 def build(backbone_dir, meta, cfg):
@@ -184,7 +179,6 @@ def run_teacher(task, cfg, prepared_dir, backbone_dir, out_dir, metrics_path):
 
     meta, splits = load_prepared(prepared_dir)
     cfg = resolve_auto(cfg, backbone_dir)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     t0 = time.time()
     model, history = train_teacher(backbone_dir, meta, splits["train"], splits["valid"], cfg)
     seconds = time.time() - t0
