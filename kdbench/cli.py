@@ -87,6 +87,42 @@ def cmd_softlabels(args):
     print({k: v for k, v in info.items() if k.endswith("_size")})
 
 
+def cmd_fasttext(args):
+    from kdbench.data.prepare import load_prepared
+    from kdbench.distill.embeddings import train_fasttext
+    from kdbench.distill.train import texts_of
+    from kdbench.io import read_jsonl
+    from kdbench.tasks import get_task
+    params = config.load(args.params)
+    task = get_task(args.task, params.task(args.task).custom or None)
+    _, splits = load_prepared(args.data)
+    pool = read_jsonl(Path(args.pool) / f"{task.group}.jsonl")
+    sentences = [t.split() if isinstance(t, str) else t for t in texts_of(splits["train"] + pool)]
+    c = params.fasttext
+    train_fasttext(sentences, args.out, dim=c.dim, epochs=c.epochs, min_count=c.min_count, seed=params.seed)
+
+
+def cmd_distill(args):
+    from kdbench.distill.train import run_distill
+    params = config.load(args.params)
+    params.task(args.task)
+    if args.student not in params.students:
+        raise KdbenchError(f"params.yaml: students: {args.student!r} not listed ({', '.join(params.students)})")
+    cfg = params.distill_for(args.variant)
+    report = run_distill(args.task, args.student, args.variant, cfg, args.data, args.softlabels, args.teacher,
+                         cfg.fasttext_vec or args.fasttext, args.out, args.metrics)
+    print(f"{args.task} {args.student} {args.variant}: test macro F1 {report['test']['macro_f1']:.4f}, "
+          f"{report['params']:,} parameters")
+
+
+def cmd_predict(args):
+    from kdbench.predict import predict_lines
+    lines = (open(args.input, encoding="utf-8") if args.input != "-" else sys.stdin).read().splitlines()
+    model_dir = Path(args.models) / args.task / args.student / args.variant
+    for line in predict_lines(model_dir, lines):
+        print(line)
+
+
 def cmd_profile(args):
     src = PROFILES / f"{args.name}.yaml"
     if not src.exists():
@@ -128,6 +164,19 @@ def build_parser():
     add("softlabels", cmd_softlabels, "teacher logits on train + unlabeled pool", task,
         (["--teacher"], dict(required=True)), (["--data"], dict(required=True)),
         (["--pool"], dict(default="data/pool")), (["--out"], dict(required=True)))
+    add("fasttext", cmd_fasttext, "train FastText vectors on a task's train texts + its group's pool", task,
+        (["--data"], dict(required=True)), (["--pool"], dict(default="data/pool")), (["--out"], dict(required=True)))
+    add("distill", cmd_distill, "train one student on one task under one variant", task,
+        (["student"], dict(help="student name (params.yaml students)")),
+        (["variant"], dict(help="variant name (params.yaml variants)")),
+        (["--data"], dict(required=True)), (["--softlabels"], dict(required=True)),
+        (["--teacher"], dict(required=True)), (["--fasttext"], dict(default="")),
+        (["--out"], dict(required=True)), (["--metrics"], dict(required=True)))
+    add("predict", cmd_predict, "label text with a trained student (one input per line)",
+        (["--task"], dict(required=True)), (["--student"], dict(required=True)),
+        (["--variant"], dict(default="kd", help="default: kd")),
+        (["--input"], dict(default="-", help="a file, or - for stdin (default)")),
+        (["--models"], dict(default="models")))
     add("profile", cmd_profile, "switch params.yaml to a profile (quick, paper, all, smoke)",
         (["name"], dict(help="profile name: a file in profiles/")))
     return p

@@ -43,9 +43,45 @@ class TeacherConfig:
 @dataclass
 class SoftlabelConfig:
     pool: bool = True               # also label the unlabeled pool (texts of the other tasks of the group)
-    length_filter: bool = True      # keep pool texts whose length is in the task's inter-quartile range
     pool_max: int = 2000            # cap on pool texts per task (0 = no cap); a seeded sample
     batch_size: int = 64
+
+
+@dataclass
+class DistillConfig:
+    loss: str = "mse"               # mse (the paper's) | kl | ce (hard labels only: the no-KD baseline) | mse+ce | kl+ce
+    temperature: float = 1.0        # kl only
+    alpha: float = 0.5              # weight of the hard-label term in mse+ce / kl+ce
+    embeddings: str = "random"      # random | fasttext | teacher (the teacher's sub-word pieces and their vectors)
+    fasttext_vec: str = ""          # a .vec file (e.g. cc.id.300.vec); empty = the one the fasttext stage trains
+    unlabeled: bool = False         # also learn from the teacher's labels on the unlabeled pool
+    length_filter: bool = True      # with unlabeled: only pool texts within the train inter-quartile length range
+    max_length: int = 128           # tokens per example
+    min_count: int = 2              # word-level vocabulary: words seen fewer times in train become <unk>
+    epochs: int = 10
+    patience: int = 3               # early stopping on validation loss (cross-entropy on valid gold), in epochs
+    batch_size: int = 32
+    lr: float = 0.001
+    seed: int = 0
+    student: dict = field(default_factory=dict)  # size overrides per student, e.g. {bilstm: {hidden: 256}}
+
+    def __post_init__(self):
+        _choice("distill.loss", self.loss, ("mse", "kl", "ce", "mse+ce", "kl+ce"))
+        _choice("distill.embeddings", self.embeddings, ("random", "fasttext", "teacher"))
+        _positive("distill", self, ("temperature", "max_length", "min_count", "epochs", "patience", "batch_size", "lr"))
+        if not 0.0 <= self.alpha <= 1.0:
+            raise KdbenchError(f"params.yaml: distill.alpha: must be in [0, 1], got {self.alpha}")
+
+    @property
+    def uses_teacher(self):
+        return self.loss != "ce"
+
+
+@dataclass
+class FasttextConfig:
+    dim: int = 100                  # vector size of the FastText model trained on train texts + the pool
+    epochs: int = 5
+    min_count: int = 2
 
 
 @dataclass
@@ -63,6 +99,10 @@ class Params:
     fetch: FetchConfig = field(default_factory=FetchConfig)
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
     softlabels: SoftlabelConfig = field(default_factory=SoftlabelConfig)
+    students: list = field(default_factory=list)
+    distill: DistillConfig = field(default_factory=DistillConfig)
+    variants: dict = field(default_factory=dict)
+    fasttext: FasttextConfig = field(default_factory=FasttextConfig)
 
     def task(self, name):
         if name not in self.tasks:
@@ -73,6 +113,13 @@ class Params:
         """The teacher block with this task's overrides applied."""
         merged = {**dataclasses.asdict(self.teacher), **self.task(name).teacher}
         return _build(TeacherConfig, merged, f"tasks.{name}.teacher")
+
+    def distill_for(self, variant):
+        """The distill block with this variant's overrides applied."""
+        if variant not in self.variants:
+            raise KdbenchError(f"params.yaml: variants.{variant}: not listed (listed: {', '.join(self.variants)})")
+        merged = {**dataclasses.asdict(self.distill), **(self.variants[variant] or {})}
+        return _build(DistillConfig, merged, f"variants.{variant}")
 
 
 def _choice(key, value, allowed):
@@ -121,9 +168,16 @@ def parse(raw):
         fetch=_build(FetchConfig, dict(raw.get("fetch") or {}), "fetch"),
         teacher=_build(TeacherConfig, dict(raw.get("teacher") or {}), "teacher"),
         softlabels=_build(SoftlabelConfig, dict(raw.get("softlabels") or {}), "softlabels"),
+        students=list(raw.get("students") or []),
+        distill=_build(DistillConfig, dict(raw.get("distill") or {}), "distill"),
+        variants=dict(raw.get("variants") or {}),
+        fasttext=_build(FasttextConfig, dict(raw.get("fasttext") or {}), "fasttext"),
     )
+    # validate per-task and per-variant overrides now, not halfway through a run
     for name in params.tasks:
-        params.teacher_for(name)  # validate per-task overrides now, not halfway through a run
+        params.teacher_for(name)
+    for name in params.variants:
+        params.distill_for(name)
     return params
 
 

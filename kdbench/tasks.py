@@ -18,6 +18,8 @@ and data/prepared/<task>/labels.json: {"task", "kind", "labels": [...], "aspects
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from kdbench.errors import KdbenchError
 
 KINDS = ("single", "pair", "multi-aspect", "tagging", "qa-tagging")
@@ -25,10 +27,28 @@ CLASSIFICATION_KINDS = ("single", "pair", "multi-aspect")
 GOLD_KEY = {"single": "label", "pair": "label", "multi-aspect": "labels", "tagging": "tags", "qa-tagging": "tags"}
 
 
+def gold_labels(record, kind):
+    """A record's gold: one label (single, pair), one per aspect, or one per word."""
+    return record[GOLD_KEY[kind]]
+
+
+def decode(logits, labels, kind):
+    """Labels from logits: (L,) -> one label; (aspects or words, L) -> one per row."""
+    logits = np.asarray(logits)
+    ids = logits.argmax(-1)
+    if kind in ("single", "pair"):
+        return labels[int(ids)]
+    if kind in ("tagging", "qa-tagging") and "O" in labels:  # words cut off by max_length: outside any chunk
+        ids = np.where(np.abs(logits).sum(-1) == 0, labels.index("O"), ids)
+    return [labels[int(i)] for i in ids]
+
+
 def record_labels(kind, record):
     """Every label a prepared record carries, as a list: one, one per aspect or one per word."""
     gold = record[GOLD_KEY[kind]]
     return [gold] if isinstance(gold, str) else gold
+
+
 SPLITS = ("train", "valid", "test")
 # File formats a reader exists for (kdbench.data.readers.READERS); `custom` tasks pick one by extension.
 FORMATS = ("indonlu-csv", "indonlu-tsv", "indonlu-aspect-csv", "indonlu-pair-csv", "indonlu-qa-csv",

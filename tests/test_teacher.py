@@ -7,10 +7,11 @@ import torch
 
 from kdbench.config import TeacherConfig
 from kdbench.errors import KdbenchError
+from kdbench.tasks import decode
 from kdbench.teacher.backbone import backbone_defaults, build_backbone
 from kdbench.teacher.model import Teacher
-from kdbench.teacher.softlabels import pack, select_pool
-from kdbench.teacher.train import build, decode, loss_fn, train_teacher
+from kdbench.teacher.softlabels import length_bounds, pack, select_pool
+from kdbench.teacher.train import build, loss_fn, train_teacher
 
 RECORDS = {
     "single": [{"text": "makanannya enak sekali", "label": "positive"}, {"text": "buruk", "label": "negative"}],
@@ -102,10 +103,10 @@ def test_softlabel_packing_and_pool_selection():
     assert rows.shape == (6, 2) and offsets.tolist() == [0, 3, 4, 6]
     splits = {"train": [{"text": "a" * n} for n in (10, 20, 30, 40, 50)], "valid": [{"text": "dup"}], "test": []}
     pool = [{"text": "dup"}, {"text": "x" * 25}, {"text": "y" * 5}, {"text": "z" * 35}, {"text": "a" * 30}]
-    kept, bounds = select_pool(pool, splits, "single", length_filter=True, pool_max=0, seed=0)
-    assert bounds == [20.0, 40.0]  # inter-quartile range of train lengths
-    assert kept == [{"text": "x" * 25}, {"text": "z" * 35}]  # no valid/train duplicates, lengths within IQR
-    assert select_pool(pool, splits, "pair", True, 0, 0) == ([], None)
+    assert select_pool(pool, splits, "single", pool_max=0, seed=0) == pool[1:4]  # "dup" and "a"*30 are task texts
+    assert len(select_pool(pool, splits, "single", pool_max=2, seed=0)) == 2
+    assert length_bounds(splits["train"]) == [20.0, 40.0]  # inter-quartile range of train lengths
+    assert select_pool(pool, splits, "pair", 0, 0) == []
 
 
 def test_local_directory_backbone(backbone, tmp_path):

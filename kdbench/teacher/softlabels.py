@@ -33,35 +33,34 @@ def unpack(path):
     return [logits[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
 
 
-def select_pool(pool, splits, kind, length_filter, pool_max, seed):
-    """Pool entries usable for this task: not in any of its splits, optionally within the inter-quartile
-    range of its train lengths, at most pool_max of them (a seeded sample, kept in pool order)."""
+def length_bounds(train):
+    """The inter-quartile range of the train lengths: the paper's filter for length-matched unlabeled text
+    (a distill variant with `length_filter` keeps the pool texts inside it)."""
+    q1, q3 = np.percentile([record_length(r) for r in train], [25, 75])
+    return [float(q1), float(q3)]
+
+
+def select_pool(pool, splits, kind, pool_max, seed):
+    """Pool entries usable for this task: not in any of its splits, at most pool_max of them (a seeded sample,
+    kept in pool order)."""
     if kind in ("pair", "qa-tagging"):  # the pool has single texts / passages without questions
-        return [], None
+        return []
     own = {pool_key(r) for s in splits.values() for r in s}
     pool = [p for p in pool if pool_key(p) not in own]
-    bounds = None
-    if length_filter:
-        q1, q3 = np.percentile([record_length(r) for r in splits["train"]], [25, 75])
-        bounds = [float(q1), float(q3)]
-        pool = [p for p in pool if q1 <= record_length(p) <= q3]
     if pool_max and len(pool) > pool_max:
         keep = sorted(random.Random(seed).sample(range(len(pool)), pool_max))
         pool = [pool[i] for i in keep]
-    return pool, bounds
+    return pool
 
 
 def write_softlabels(teacher_dir, prepared_dir, pool_path, out_dir, cfg, seed=0):
     """Label every split and the selected pool with the teacher; returns the meta dict."""
     teacher = Teacher.load(teacher_dir)
     meta, splits = load_prepared(prepared_dir)
-    pool, bounds = [], None
-    if cfg.pool:
-        pool, bounds = select_pool(read_jsonl(pool_path), splits, meta["kind"], cfg.length_filter,
-                                   cfg.pool_max, seed)
+    pool = select_pool(read_jsonl(pool_path), splits, meta["kind"], cfg.pool_max, seed) if cfg.pool else []
     with atomic_path(out_dir, is_dir=True) as tmp:
         info = {"labels": meta["labels"], "aspects": meta["aspects"], "kind": meta["kind"],
-                "pool_length_bounds": bounds}
+                "pool_length_bounds": length_bounds(splits["train"])}
         for name, records in (*splits.items(), ("pool", pool)):
             if not records:
                 continue

@@ -12,7 +12,7 @@ from tqdm import tqdm
 from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
 
 from kdbench import metrics
-from kdbench.tasks import GOLD_KEY
+from kdbench.tasks import decode, gold_labels
 from kdbench.teacher.model import Teacher
 
 
@@ -77,21 +77,6 @@ def evaluate(model, records, labels, kind, batch_size=64):
     loss = float(F.cross_entropy(flat_logits, gold_ids))
     pred = [decode(x, labels, kind) for x in logits]
     return dict(loss=loss, **metrics.score(kind, gold, pred)), logits
-
-
-def gold_labels(record, kind):
-    """A record's gold: one label (single, pair), one per aspect, or one per word."""
-    return record[GOLD_KEY[kind]]
-
-
-def decode(logits, labels, kind):
-    logits = np.asarray(logits)
-    ids = logits.argmax(-1)
-    if kind in ("single", "pair"):
-        return labels[int(ids)]
-    if kind in ("tagging", "qa-tagging") and "O" in labels:  # words cut off by max_length: outside any chunk
-        ids = np.where(np.abs(logits).sum(-1) == 0, labels.index("O"), ids)
-    return [labels[int(i)] for i in ids]
 
 
 def build(backbone_dir, meta, cfg):
