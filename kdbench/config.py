@@ -62,6 +62,7 @@ class DistillConfig:
     patience: int = 3               # early stopping on validation loss (cross-entropy on valid gold), in epochs
     batch_size: int = 32
     lr: float = 0.001
+    lr_by_student: dict = field(default_factory=dict)  # e.g. {bert-small: 0.0001}: deeper students want less
     seed: int = 0
     student: dict = field(default_factory=dict)  # size overrides per student, e.g. {bilstm: {hidden: 256}}
 

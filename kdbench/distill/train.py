@@ -171,6 +171,7 @@ def _pool(softlabels_dir, cfg):
 def run_distill(task, student_name, variant, cfg, prepared_dir, softlabels_dir, teacher_dir, fasttext_vec,
                 out_dir, metrics_path):
     """Train, score and save one (task, student, variant); writes the model directory and metrics JSON."""
+    cfg = dataclasses.replace(cfg, lr=cfg.lr_by_student.get(student_name, cfg.lr))
     seed_everything(cfg.seed)
     meta, splits = load_prepared(prepared_dir)
     kind, labels = meta["kind"], meta["labels"]
