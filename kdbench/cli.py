@@ -2,6 +2,7 @@
 load params.yaml, call one module function. User mistakes print one line and exit 2."""
 
 import argparse
+import dataclasses
 import os
 import shutil
 import sys
@@ -123,7 +124,35 @@ def cmd_predict(args):
         print(line)
 
 
+def cmd_bench(args):
+    from kdbench.bench.run import run_bench
+    sys.exit(run_bench(args.out, args.pytest_args))
+
+
+def cmd_gate(args):
+    from kdbench.bench.gate import gate
+    sys.exit(gate(args.bench, args.baseline, config.load(args.params).gate, update=args.update))
+
+
+def cmd_report(args):
+    from kdbench.bench.rows import bench_rows
+    from kdbench.report import build_report
+    params = config.load(args.params)
+    rows = bench_rows(args.bench) if Path(args.bench).is_file() else []
+    variants = {v: dataclasses.asdict(params.distill_for(v)) for v in params.variants}  # every key, resolved
+    summary = build_report(args.metrics, rows, variants, params.report, args.out)
+    for rec in summary["recommendations"].values():
+        print(rec["answer"])
+    print(f"{Path(args.out) / 'index.html'}: open it in a browser")
+
+
 def cmd_profile(args):
+    from kdbench.bench.profile import profile
+    for path in profile(args.task, args.model, args.variant, args.runtime, args.out, args.seconds):
+        print(path)
+
+
+def cmd_use(args):
     src = PROFILES / f"{args.name}.yaml"
     if not src.exists():
         names = sorted(p.stem for p in PROFILES.glob("*.yaml"))
@@ -177,7 +206,23 @@ def build_parser():
         (["--variant"], dict(default="kd", help="default: kd")),
         (["--input"], dict(default="-", help="a file, or - for stdin (default)")),
         (["--models"], dict(default="models")))
-    add("profile", cmd_profile, "switch params.yaml to a profile (quick, paper, all, smoke)",
+    add("bench", cmd_bench, "run the benchmark cases (pytest-benchmark) into one JSON file",
+        (["--out"], dict(default="reports/bench/benchmark.json")),
+        (["pytest_args"], dict(nargs="*", help="extra pytest arguments after --, e.g. -- -k smsa")))
+    add("gate", cmd_gate, "fail when a benchmark regressed against the committed baseline",
+        (["--bench"], dict(default="reports/bench/benchmark.json")),
+        (["--baseline"], dict(default="reports/baseline/benchmark.json")),
+        (["--update"], dict(action="store_true", help="rewrite the baseline from --bench, on purpose")))
+    add("report", cmd_report, "tables, plots, recommendation and index.html from the metrics and the bench JSON",
+        (["--metrics"], dict(default="reports/metrics")),
+        (["--bench"], dict(default="reports/bench/benchmark.json")), (["--out"], dict(default="reports")))
+    add("profile", cmd_profile, "record one model's inference loop with py-spy (flame graph + speedscope)",
+        (["--task"], dict(required=True)), (["--model"], dict(required=True, help="teacher or a student")),
+        (["--variant"], dict(default="kd", help="distill variant of a student (default: kd)")),
+        (["--runtime"], dict(default="eager", choices=("eager", "onnx", "int8"))),
+        (["--seconds"], dict(type=float, default=10.0, help="how long to loop over the sample")),
+        (["--out"], dict(default="reports/profiles")))
+    add("use", cmd_use, "switch params.yaml to a profile (quick, paper, all, smoke)",
         (["name"], dict(help="profile name: a file in profiles/")))
     return p
 

@@ -86,6 +86,38 @@ class FasttextConfig:
 
 
 @dataclass
+class BenchConfig:
+    sample: int = 100               # test sentences timed one at a time: a fixed spread of lengths, short to long
+    warmup: int = 10                # untimed calls first (allocator and thread-pool warm-up)
+    threads: int = 1                # torch and ONNX Runtime intra-op threads, recorded with every row
+    batch_size: int = 32            # throughput is measured on the whole test split at this batch size
+    runtimes: list = field(default_factory=lambda: ["eager", "onnx", "int8"])
+    rss: bool = True                # peak RSS of a fresh subprocess per case (about 3 s each)
+
+    def __post_init__(self):
+        _positive("bench", self, ("sample", "threads", "batch_size"))
+        for r in self.runtimes:
+            _choice("bench.runtimes", r, ("eager", "onnx", "int8"))
+
+
+@dataclass
+class GateConfig:
+    """How much worse than reports/baseline a case may get before `kdbench gate` fails."""
+    score_drop: float = 0.01        # absolute test macro F1
+    speedup_drop: float = 0.3       # relative: speed-up vs the teacher (a same-run ratio; raw times drift 30%)
+    rss_growth: float = 0.2         # relative peak RSS
+    size_growth: float = 0.05       # relative file size
+
+
+@dataclass
+class ReportConfig:
+    """The budgets the report's recommendation answers for."""
+    latency_ms: float = 5.0         # p50 single-sentence latency
+    size_mb: float = 20.0           # model file size
+    max_score_loss: float = 0.05    # macro F1 the student may lose against its teacher
+
+
+@dataclass
 class TaskConfig:
     max_train: int = 0              # cap on training examples (0 = all); a seeded sample
     max_valid: int = 0              # cap on validation examples (0 = all); test is never sampled
@@ -104,6 +136,9 @@ class Params:
     distill: DistillConfig = field(default_factory=DistillConfig)
     variants: dict = field(default_factory=dict)
     fasttext: FasttextConfig = field(default_factory=FasttextConfig)
+    bench: BenchConfig = field(default_factory=BenchConfig)
+    gate: GateConfig = field(default_factory=GateConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
 
     def task(self, name):
         if name not in self.tasks:
@@ -173,6 +208,9 @@ def parse(raw):
         distill=_build(DistillConfig, dict(raw.get("distill") or {}), "distill"),
         variants=dict(raw.get("variants") or {}),
         fasttext=_build(FasttextConfig, dict(raw.get("fasttext") or {}), "fasttext"),
+        bench=_build(BenchConfig, dict(raw.get("bench") or {}), "bench"),
+        gate=_build(GateConfig, dict(raw.get("gate") or {}), "gate"),
+        report=_build(ReportConfig, dict(raw.get("report") or {}), "report"),
     )
     # validate per-task and per-variant overrides now, not halfway through a run
     for name in params.tasks:

@@ -90,7 +90,7 @@ def test_cli_unknown_task_and_profile(tmp_path, capsys):
     params = tmp_path / "params.yaml"
     params.write_text((REPO / "params.yaml").read_text())
     for argv, message in ((["prepare", "posp", "--out", str(tmp_path / "o")], "tasks.posp: task not listed"),
-                          (["profile", "nope"], "unknown profile 'nope'")):
+                          (["use", "nope"], "unknown profile 'nope'")):
         with pytest.raises(SystemExit) as exit_:
             main(["--params", str(params), *argv])
         assert exit_.value.code == 2

@@ -1,4 +1,6 @@
-"""End to end: `dvc repro` of the smoke profile in a temporary copy of the repository."""
+"""End to end: `dvc repro` of the smoke profile in a temporary copy of the repository, from fetch to the
+benchmark and the report. With KDBENCH_SMOKE_DIR set the copy is made there and kept: .ci/run gates its
+benchmark against reports/baseline/smoke.json."""
 
 import json
 import os
@@ -20,7 +22,7 @@ def _copy_repo(dest):
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, check=True,
                            capture_output=True, text=True).stdout.split("\n")
     for rel in filter(None, files):
-        if rel.startswith(("reports/", "tests/")) or rel == "dvc.lock" or not (REPO / rel).is_file():
+        if rel.startswith("reports/") or rel == "dvc.lock" or not (REPO / rel).is_file():
             continue
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / rel, dest / rel)
@@ -28,14 +30,18 @@ def _copy_repo(dest):
 
 @pytest.fixture(scope="module")
 def smoke_repo(tmp_path_factory, mirror):
-    repo = tmp_path_factory.mktemp("repo")
+    keep = os.environ.get("KDBENCH_SMOKE_DIR")
+    repo = Path(keep) / "repo" if keep else tmp_path_factory.mktemp("repo")
+    if repo.exists():
+        shutil.rmtree(repo)
+    repo.mkdir(parents=True)
     _copy_repo(repo)
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ["PATH"], "KDBENCH_DATA_MIRROR": str(mirror),
            "HF_HUB_OFFLINE": "1"}
     run = lambda *cmd: subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)  # noqa: E731
-    out = run("kdbench", "profile", "smoke")
+    out = run("kdbench", "use", "smoke")
     assert out.returncode == 0, out.stderr
     out = run("dvc", "repro")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
@@ -121,3 +127,60 @@ def test_predict_cli_on_a_trained_student(smoke_repo):
     (repo / "empty.txt").write_text("\n")
     out = run("kdbench", "predict", "--task", "smsa", "--student", "bilstm", "--input", "empty.txt")
     assert out.returncode == 2 and "line 1: empty input" in out.stderr
+
+
+def test_bench_has_a_case_for_every_model_and_runtime(smoke_repo):
+    repo, _ = smoke_repo
+    from kdbench.bench.rows import bench_rows
+    rows = {r["id"]: r for r in bench_rows(repo / "reports/bench/benchmark.json")}
+    models = ["teacher"] + [f"{s}-{v}" for s in ("bilstm", "bert-tiny") for v in ("nokd", "kd")]
+    assert set(rows) == {f"{t}-{m}-{r}" for t in ("smsa", "nergrit") for m in models
+                         for r in ("eager", "onnx", "int8")}
+    for r in rows.values():
+        assert r["latency_ms"]["p50"] <= r["latency_ms"]["p90"] <= r["latency_ms"]["p99"]
+        assert r["tokenize_ms"]["p50"] > 0 and r["throughput_per_s"] > 0 and r["speedup_vs_teacher"] > 0
+        assert 0 <= r["test_macro_f1"] <= 1 and r["pct_of_teacher"] >= 0
+        assert 30 < r["peak_rss_mb"] < 4000 and r["file_bytes"] > 0 and r["params"] > 0
+        assert r["threads"] == 1 and r["sample_size"] == 16 and r["machine"]["cores"] >= 1
+        assert r["versions"]["torch"].startswith("2.13") and r["dvc"]["data"].endswith(".dir")
+        assert (r["dvc"]["student"] is None) == (r["model"] == "teacher")
+    teacher = rows["smsa-teacher-eager"]
+    assert teacher["speedup_vs_teacher"] == 1.0 and teacher["pct_of_teacher"] == 100.0
+    # ONNX runs the same weights: the same predictions on the whole test split
+    assert rows["smsa-bilstm-kd-onnx"]["test_macro_f1"] == rows["smsa-bilstm-kd-eager"]["test_macro_f1"]
+    # an ONNX deployment does not import torch, so its process is far smaller
+    assert rows["smsa-bilstm-kd-onnx"]["peak_rss_mb"] < rows["smsa-bilstm-kd-eager"]["peak_rss_mb"] / 2
+
+
+def test_report_answers_the_budget_question(smoke_repo):
+    repo, _ = smoke_repo
+    summary = json.loads((repo / "reports/report.json").read_text())
+    assert set(summary["recommendations"]) == {"smsa", "nergrit"}
+    html = (repo / "reports/index.html").read_text()
+    assert "5 ms" in html and "20 MB" in html and html.count("data:image/png;base64,") >= 4
+    assert (repo / "reports/tables/bench.csv").read_text().count("\n") == 31  # header + 30 cases
+
+
+def test_gate_passes_on_its_own_baseline_and_fails_on_a_slower_student(smoke_repo):
+    """The last test: it retrains one student bigger, so the repository is no longer the plain smoke run."""
+    repo, run = smoke_repo
+    out = run("kdbench", "gate", "--baseline", "base.json", "--update")
+    assert out.returncode == 0, out.stderr
+    out = run("kdbench", "gate", "--baseline", "base.json")
+    assert out.returncode == 0 and "gate passed: 30 cases" in out.stdout, out.stdout + out.stderr
+
+    params = (repo / "params.yaml").read_text()
+    assert "  kd: {loss: kl+ce, unlabeled: true, embeddings: teacher}" in params
+    (repo / "params.yaml").write_text(params.replace(  # a 16x wider LSTM: bigger and slower
+        "  kd: {loss: kl+ce, unlabeled: true, embeddings: teacher}",
+        "  kd: {loss: kl+ce, unlabeled: true, embeddings: teacher, student: {bilstm: {hidden: 1024}}}"))
+    out = run("dvc", "repro", "--single-item", "distill@smsa-bilstm-kd")
+    assert out.returncode == 0, out.stderr[-2000:]
+    out = run("kdbench", "bench", "--out", "slow.json", "--", "-k", "smsa-teacher-eager or smsa-bilstm-kd-eager")
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    out = run("kdbench", "gate", "--bench", "slow.json", "--baseline", "base.json")
+    assert out.returncode == 1, out.stdout
+    flagged = {tuple(line.split()[:2]) for line in out.stdout.splitlines()}
+    assert ("smsa-bilstm-kd-eager", "file_bytes") in flagged
+    assert ("smsa-bilstm-kd-eager", "speedup_vs_teacher") in flagged
+    assert ("smsa-teacher-eager", "speedup_vs_teacher") not in flagged

@@ -1,0 +1,277 @@
+"""The measuring instrument behind `pytest --benchmark-only` and the `bench` stage.
+
+A *case* is one (task, model, distill variant, runtime): `smsa-teacher-eager`, `smsa-bilstm-kd-onnx`.
+For each case the harness
+  - loads the model the way a deployment would (no training code) and prepares the runtime:
+    eager torch, ONNX Runtime (exported once per model), or int8 dynamic quantisation;
+  - tokenises a fixed sample of real test sentences (shortest to longest, evenly spread) once, timing
+    tokenisation on its own, so the timed body is the forward pass of one sentence;
+  - re-scores the runtime on the whole test split at the bench batch size, which also gives throughput;
+  - measures peak RSS in a fresh subprocess that loads only that model (kdbench.bench.rss).
+"""
+
+import json
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from kdbench import config, metrics
+from kdbench.bench.export import export_onnx, quantize_int8, state_bytes
+from kdbench.bench.models import Loaded, load
+from kdbench.bench.onnxrun import OnnxRunner
+from kdbench.data.prepare import load_prepared
+from kdbench.errors import KdbenchError
+from kdbench.io import atomic_path
+from kdbench.tasks import decode, gold_labels
+
+RUNTIMES = ("eager", "onnx", "int8")
+EXPORTS = Path("exports")  # ONNX and int8 files, one per model: an output of the bench stage
+
+
+@dataclass
+class Case:
+    task: str
+    model: str              # "teacher" or a student name
+    variant: str | None     # distill variant (None for the teacher)
+    runtime: str
+    root: Path = Path(".")
+
+    @property
+    def id(self):
+        return "-".join(x for x in (self.task, self.model, self.variant, self.runtime) if x)
+
+    @property
+    def model_key(self):    # the case without its runtime
+        return "-".join(x for x in (self.task, self.model, self.variant) if x)
+
+    @property
+    def model_path(self):   # relative to the project root, as dvc.lock names it
+        parts = ("teacher",) if self.model == "teacher" else (self.model, self.variant)
+        return f"models/{self.task}/{'/'.join(parts)}"
+
+    @property
+    def model_dir(self):
+        return self.root / self.model_path
+
+    @property
+    def export_path(self):
+        return self.root / EXPORTS / f"{self.model_key}.{'onnx' if self.runtime == 'onnx' else 'int8.pt'}"
+
+
+def discover(root=".", params=None):
+    """Every case whose trained model exists, teacher first within each task (speed-ups need its p50)."""
+    root = Path(root)
+    params = params or config.load(root / "params.yaml")
+    cases = []
+    for task in params.tasks:
+        models = [("teacher", None)] + [(s, v) for s in params.students for v in params.variants]
+        for model, variant in models:
+            for runtime in params.bench.runtimes:
+                case = Case(task, model, variant, runtime, root)
+                marker = "kdbench_teacher.json" if model == "teacher" else "student.json"
+                if (case.model_dir / marker).is_file():
+                    cases.append(case)
+    return cases
+
+
+def prepare_runtime(case, loaded, example, threads):
+    """(predict(ids, mask, word_pos) -> numpy logits, bytes of the runtime's model file)."""
+    if case.runtime == "eager":
+        def run(*inputs):
+            with torch.inference_mode():
+                return loaded.core(*inputs).numpy()
+        return run, loaded.file_bytes
+    path = case.export_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if case.runtime == "onnx":
+        export_onnx(loaded.core, example, path)
+        runner = OnnxRunner(path, threads=threads)
+        return (lambda *inputs: runner(*inputs)), path.stat().st_size
+    quantized = quantize_int8(loaded.core)
+    with atomic_path(path) as tmp:
+        torch.save(quantized, tmp)  # the whole module: the RSS subprocess loads it without the fp32 weights
+
+    def run_int8(*inputs):
+        with torch.inference_mode():
+            return quantized(*inputs).numpy()
+    return run_int8, state_bytes(quantized)  # the weights alone, comparable with the fp32 file
+
+
+# ---- measuring --------------------------------------------------------------------------------------
+def record_length(r):
+    return len(r["text"].split()) if "text" in r else len(r["tokens"])
+
+
+def length_spread(records, n):
+    """n records evenly spread over the length-sorted list: short, typical and long sentences alike."""
+    order = sorted(range(len(records)), key=lambda i: (record_length(records[i]), i))
+    picks = np.unique(np.linspace(0, len(order) - 1, min(n, len(order))).round().astype(int))
+    return [records[order[i]] for i in picks]
+
+
+def percentiles_ms(seconds):
+    s = np.asarray(seconds) * 1000
+    return dict(mean=float(s.mean()), p50=float(np.percentile(s, 50)), p90=float(np.percentile(s, 90)),
+                p99=float(np.percentile(s, 99)))
+
+
+def rescore(predict, loaded, records, batch_size):
+    """Test macro F1 / accuracy of this runtime, and sentences per second of forward passes at batch_size."""
+    order = sorted(range(len(records)), key=lambda i: record_length(records[i]))
+    logits, forward_s = [None] * len(records), 0.0
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        inputs = loaded.encode([records[i] for i in idx])
+        t0 = time.perf_counter()
+        out = predict(*inputs)
+        forward_s += time.perf_counter() - t0
+        for j, i in enumerate(idx):
+            logits[i] = out[j, : len(records[i]["tokens"])] if inputs[2] is not None else out[j]
+    gold = [gold_labels(r, loaded.kind) for r in records]
+    pred = [decode(x, loaded.labels, loaded.kind) for x in logits]
+    return metrics.score(loaded.kind, gold, pred), len(records) / forward_s
+
+
+def peak_rss_mb(case, sample_inputs, threads, work_dir):
+    """Peak RSS of a fresh Python process that loads only this model and runs the tokenised sample."""
+    npz = Path(work_dir) / f"{case.id}.npz"
+    arrays = {f"{k}{i}": np.asarray(x) for i, inputs in enumerate(sample_inputs)
+              for k, x in zip(("ids", "mask", "pos"), inputs) if x is not None}
+    np.savez(npz, **arrays)
+    artifact = case.model_dir if case.runtime == "eager" else case.export_path
+    cmd = [sys.executable, "-m", "kdbench.bench.rss", case.runtime, str(artifact), str(npz), str(threads)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise KdbenchError(f"{case.id}: RSS subprocess failed: {done.stderr.strip().splitlines()[-1]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])["peak_rss_mb"]
+
+
+def machine():
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    import psutil
+    return dict(cpu=cpu, cores=psutil.cpu_count(logical=False), logical_cores=psutil.cpu_count(),
+                memory_gb=round(psutil.virtual_memory().total / 2**30, 1), platform=platform.platform())
+
+
+def versions():
+    import onnxruntime
+    import transformers
+
+    from kdbench import __version__
+    return dict(python=platform.python_version(), torch=torch.__version__, onnxruntime=onnxruntime.__version__,
+                transformers=transformers.__version__, numpy=np.__version__, kdbench=__version__)
+
+
+def dvc_hashes(case):
+    """The DVC md5 of the prepared data, the teacher and the student this case measures, from dvc.lock."""
+    lock = case.root / "dvc.lock"
+    outs = {}
+    if lock.is_file():
+        for stage in (yaml.safe_load(lock.read_text()) or {}).get("stages", {}).values():
+            outs.update({o["path"]: o.get("md5") for o in stage.get("outs", [])})
+    return dict(data=outs.get(f"data/prepared/{case.task}"), teacher=outs.get(f"models/{case.task}/teacher"),
+                student=None if case.model == "teacher" else outs.get(case.model_path))
+
+
+@dataclass
+class Prepared:
+    """Everything a case needs before its timed loop."""
+    case: Case
+    loaded: Loaded
+    predict: object
+    runtime_bytes: int
+    sample_inputs: list     # tokenised, one (ids, mask, word_pos) per sentence
+    tokenize_s: list        # seconds to tokenise each sample sentence
+
+
+@dataclass
+class Harness:
+    """One benchmark session: params, the teacher's p50 per task (for speed-ups), loaded models."""
+    root: Path = Path(".")
+    params: config.Params = None
+    work_dir: Path = None
+    teacher_p50: dict = field(default_factory=dict)
+    _loaded: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.root = Path(self.root)
+        self.params = self.params or config.load(self.root / "params.yaml")
+        torch.set_num_threads(self.params.bench.threads)
+
+    @cached_property
+    def machine(self):
+        return machine()
+
+    @cached_property
+    def versions(self):
+        return versions()
+
+    def splits(self, task):
+        return load_prepared(self.root / "data" / "prepared" / task)[1]
+
+    def prepare(self, case):
+        if case.model_dir not in self._loaded:
+            self._loaded = {case.model_dir: load(case.model_dir)}  # keep one model in memory at a time
+        loaded = self._loaded[case.model_dir]
+        sample = length_spread(self.splits(case.task)["test"], self.params.bench.sample)
+        inputs, tokenize_s = [], []
+        for r in sample:
+            t0 = time.perf_counter()
+            inputs.append(loaded.encode([r]))
+            tokenize_s.append(time.perf_counter() - t0)
+        predict, nbytes = prepare_runtime(case, loaded, inputs[-1], self.params.bench.threads)
+        return Prepared(case, loaded, predict, nbytes, inputs, tokenize_s)
+
+    def time_forward(self, prep):
+        """Seconds per sample sentence, after warm-up; what the benchmark fixture does, for the teacher
+        p50 when its own case was not selected."""
+        for inputs in prep.sample_inputs[: self.params.bench.warmup]:
+            prep.predict(*inputs)
+        times = []
+        for inputs in prep.sample_inputs:
+            t0 = time.perf_counter()
+            prep.predict(*inputs)
+            times.append(time.perf_counter() - t0)
+        return times
+
+    def teacher_latency(self, task):
+        if task not in self.teacher_p50:
+            prep = self.prepare(Case(task, "teacher", None, "eager", self.root))
+            self.teacher_p50[task] = percentiles_ms(self.time_forward(prep))["p50"]
+        return self.teacher_p50[task]
+
+    def pipeline_score(self, case):
+        """Test macro F1 that the teacher or distill stage wrote for this model."""
+        name = "teacher" if case.model == "teacher" else f"{case.model}/{case.variant}"
+        return json.loads((self.root / "reports/metrics" / case.task / f"{name}.json").read_text())["test"]["macro_f1"]
+
+    def record(self, prep, forward_s):
+        """The benchmark row of a case, given the timed forward passes (seconds per sample sentence)."""
+        case, bench = prep.case, self.params.bench
+        latency = percentiles_ms(forward_s)
+        if case.model == "teacher" and case.runtime == "eager":
+            self.teacher_p50[case.task] = latency["p50"]
+        test = self.splits(case.task)["test"]
+        scores, throughput = rescore(prep.predict, prep.loaded, test, bench.batch_size)
+        teacher_f1 = self.pipeline_score(Case(case.task, "teacher", None, "eager"))
+        rss = peak_rss_mb(case, prep.sample_inputs, bench.threads, self.work_dir) if bench.rss else None
+        return dict(
+            id=case.id, task=case.task, model=case.model, variant=case.variant, runtime=case.runtime,
+            kind=prep.loaded.kind, test_macro_f1=scores["macro_f1"], test_accuracy=scores["accuracy"],
+            pct_of_teacher=100 * scores["macro_f1"] / teacher_f1, latency_ms=latency,
+            tokenize_ms=percentiles_ms(prep.tokenize_s), throughput_per_s=throughput,
+            speedup_vs_teacher=self.teacher_latency(case.task) / latency["p50"], peak_rss_mb=rss,
+            file_bytes=prep.runtime_bytes, params=prep.loaded.params,
+            params_without_embeddings=prep.loaded.params_without_embeddings, threads=bench.threads,
+            sample_size=len(prep.sample_inputs), batch_size=bench.batch_size, test_size=len(test),
+            machine=self.machine, versions=self.versions, dvc=dvc_hashes(case))
+

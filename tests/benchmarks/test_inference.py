@@ -1,0 +1,42 @@
+"""One pytest-benchmark case per (task, model, distill variant, runtime) found in the pipeline outputs.
+
+The timed body is one forward pass of one tokenised test sentence; the rounds walk a fixed sample of
+sentences from shortest to longest. Everything else a row carries (score, speed-up, RSS, size, versions,
+DVC hashes) goes into the benchmark JSON's `extra_info`: see kdbench/bench/harness.py.
+"""
+
+import itertools
+import os
+from pathlib import Path
+
+import pytest
+
+from kdbench.bench.harness import Harness, discover
+
+ROOT = Path(os.environ.get("KDBENCH_ROOT", Path(__file__).resolve().parents[2]))
+CASES = discover(ROOT) if (ROOT / "params.yaml").is_file() else []
+
+
+@pytest.fixture(scope="session")
+def harness(tmp_path_factory):
+    return Harness(ROOT, work_dir=tmp_path_factory.mktemp("bench"))
+
+
+@pytest.mark.parametrize("case", CASES or [None], ids=[c.id for c in CASES] or ["no-models"])
+def test_inference(benchmark, harness, case):
+    if case is None:
+        pytest.skip(f"no trained models under {ROOT / 'models'}: run `dvc repro` first")
+    prep = harness.prepare(case)
+    feed = itertools.cycle(prep.sample_inputs)  # warm-up takes the first few, then each sentence once
+    benchmark.group = case.task
+    benchmark.pedantic(prep.predict, setup=lambda: (next(feed), {}), rounds=len(prep.sample_inputs),
+                       warmup_rounds=harness.params.bench.warmup)
+    row = harness.record(prep, benchmark.stats.stats.data)
+    benchmark.extra_info.update(row)
+
+    # the harness must measure the very model the pipeline scored
+    if case.runtime == "eager":
+        assert row["test_macro_f1"] == pytest.approx(harness.pipeline_score(case), abs=1e-6)
+    if case.runtime == "onnx":  # same graph, other kernels: predictions may flip only on near-ties
+        assert row["test_macro_f1"] == pytest.approx(harness.pipeline_score(case), abs=0.01)
+    assert row["speedup_vs_teacher"] > 0 and row["file_bytes"] > 0
