@@ -1,0 +1,319 @@
+"""The report: tables, Pareto front, recommendation, claims and the HTML page, on the hand-made inputs of
+tests/data/report/ (see tests/report_fixtures.py for what their numbers were chosen to show)."""
+
+import csv
+import math
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from kdbench.errors import KdbenchError
+from kdbench.io import atomic_path
+from kdbench.report import conclusions as cl
+from kdbench.report import pareto_front, recommend
+from kdbench.report.page import table_html
+from kdbench.report.results import StudentResult, load_results
+from kdbench.report.tables import Table, to_markdown
+from tests.conftest import REPO
+from tests.report_fixtures import DATA, build_recorded_report, report_inputs
+
+EXPECTED_FILES = sorted(
+    ["conclusions.md", "index.html", "recommendation.md", "report.json"]
+    + [f"plots/{t}-{c}.png" for t in ("emot", "smsa", "terma") for c in ("latency", "size")]
+    + [f"tables/{n}.{e}" for n in ("bench", "cost", "scores") for e in ("csv", "md")])
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    return out, build_recorded_report(out)
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def find(rows, **match):
+    (row,) = [r for r in rows if all(r[k] == v for k, v in match.items())]
+    return row
+
+
+# --- tables ----------------------------------------------------------------------------------------------
+
+def test_build_writes_every_file_and_a_summary(built):
+    out, summary = built
+    assert summary["files"] == EXPECTED_FILES
+    assert all((out / f).stat().st_size > 0 for f in EXPECTED_FILES)
+    assert summary["tasks"] == ["emot", "smsa", "terma"]          # classification first, registry order
+    assert summary["recommendations"]["smsa"]["pick"] == "smsa-bilstm-kd-teacher-emb-onnx"
+    assert summary["recommendations"]["emot"]["fits"] is False
+    assert summary["claims"] == {"kd_beats_nokd": "not held", "small_students_best_per_cost": "held",
+                                 "mse_beats_kl": "held", "teacher_embeddings_best": "held",
+                                 "unlabeled_helps": "held"}
+    assert not [p for p in out.rglob(".*")], "no temporary files left behind"
+
+
+def test_scores_table_has_each_score_and_group_averages(built):
+    out, _ = built
+    rows = read_csv(out / "tables" / "scores.csv")
+    assert list(rows[0]) == ["model", "variant", "emot", "smsa", "avg classification", "terma", "avg labeling"]
+    bilstm_kd = find(rows, model="bilstm", variant="kd")
+    assert float(bilstm_kd["smsa"]) == 83.67 and float(bilstm_kd["emot"]) == 66.72
+    assert float(bilstm_kd["avg classification"]) == pytest.approx((83.67 + 66.72) / 2, abs=0.006)
+    assert float(bilstm_kd["avg labeling"]) == float(bilstm_kd["terma"]) == 88.22
+    teacher = find(rows, model="teacher")
+    assert float(teacher["avg classification"]) == pytest.approx((72.30 + 88.12) / 2, abs=0.006)
+    assert find(rows, model="reference")["variant"] == "most-frequent-tag / tfidf-logreg"
+    # kd-kl ran on smsa only: no emot score, and no classification average over fewer tasks
+    kl = find(rows, model="cnn", variant="kd-kl")
+    assert (kl["smsa"], kl["emot"], kl["avg classification"]) == ("81.22", "", "")
+    md = (out / "tables" / "scores.md").read_text()
+    assert "| cnn | kd-kl | – | 81.22 | – | – | – |" in md
+
+
+def test_cost_table_per_runtime(built):
+    out, _ = built
+    rows = read_csv(out / "tables" / "cost.csv")
+    wide = find(rows, task="smsa", model="bilstm", variant="kd-teacher-emb")
+    assert (wide["params (M)"], wide["fp32 (MB)"], wide["ONNX (MB)"], wide["int8 (MB)"]) == (
+        "4.85", "18.53", "18.72", "5.00")
+    assert (wide["p50 onnx (ms)"], wide["speed-up onnx (x)"], wide["peak RSS eager (MB)"]) == ("0.486", "41.98", "410")
+    teacher = find(rows, task="terma", model="teacher")
+    assert (teacher["variant"], teacher["p50 eager (ms)"], teacher["params (M)"]) == ("", "24.480", "117.65")
+
+
+def test_bench_table_is_flat_for_dvc_plots(built):
+    out, _ = built
+    rows = read_csv(out / "tables" / "bench.csv")
+    assert len(rows) == len(report_inputs()["records"]) == 99
+    row = find(rows, id="smsa-bilstm-kd-int8")
+    assert (row["test_macro_f1"], row["latency_p50_ms"], row["size_mb"]) == ("0.8346", "0.410", "3.459")
+    assert find(rows, id="smsa-teacher-eager")["variant"] == ""
+
+
+def test_markdown_escapes_pipes_and_marks_missing_cells():
+    table = Table("t", "T", ["a", "b"], [["x|y", None], ["z", 1.5]])
+    assert to_markdown(table).splitlines()[2:] == ["| a | b |", "|:---|---:|", "| x\\|y | – |", "| z | 1.50 |"]
+
+
+# --- Pareto front -----------------------------------------------------------------------------------------
+
+def test_pareto_front_keeps_exact_ties_and_drops_dominated_points():
+    points = [(1, 0.5), (2, 0.7), (2, 0.6), (3, 0.7), (0.5, 0.4), (2, 0.7), (4, 0.9),
+              (None, 1.0), (5, math.nan), (4, 0.85)]
+    # (2, .6): same cost, lower score; (3, .7): same score, dearer; (4, .85) below (4, .9); None/NaN unusable
+    assert pareto_front(points) == [4, 0, 1, 5, 6]
+    assert pareto_front([]) == []
+    assert pareto_front([(3.0, 0.2)]) == [0]
+    assert pareto_front([(1, 0.9), (2, 0.5)]) == [0]             # the cheapest is also the best
+
+
+# --- recommendation ---------------------------------------------------------------------------------------
+
+def row(model, variant, runtime, f1, p50, mb):
+    return {"id": f"t-{model}-{variant}-{runtime}", "model": model, "variant": variant, "runtime": runtime,
+            "test_macro_f1": f1, "latency_p50_ms": p50, "size_mb": mb, "speedup_vs_teacher": p50 and 20.0 / p50}
+
+
+ROWS = [row("bilstm", "kd", "eager", 0.84, 1.5, 13.0),
+        row("bilstm", "kd", "onnx", 0.84, 0.5, 13.0),          # ties eager on score, faster: preferred
+        row("bert-small", "kd", "eager", 0.87, 9.0, 110.0),    # best score, too slow and too big
+        row("cnn", "kd", "int8", 0.845, 0.4, 25.0),            # too big
+        row("cnn", "kd", "onnx", 0.9, None, 15.0)]             # not benchmarked: cannot be judged
+BUDGETS = {"latency_ms": 5.0, "size_mb": 20.0, "max_score_loss": 0.05}
+
+
+def test_recommend_picks_the_best_row_within_every_budget():
+    rec = recommend("t", ROWS, 0.88, BUDGETS)
+    assert rec.pick["id"] == "t-bilstm-kd-onnx"
+    assert rec.question() == ("Which student should I ship for t under 5 ms and 20 MB, "
+                              "at most 5 F1 points below the teacher?")
+    assert rec.answer() == ("Ship bilstm (kd, onnx): macro F1 84.00 (teacher 88.00, -4.00 points), "
+                            "p50 0.50 ms, 40x faster than the teacher, 13.0 MB.")
+    assert recommend("t", ROWS, 0.88, {**BUDGETS, "size_mb": 200, "latency_ms": 10}).pick["model"] == "bert-small"
+
+
+def test_recommend_when_no_student_fits():
+    rec = recommend("t", ROWS, 0.88, {**BUDGETS, "max_score_loss": 0.01})
+    assert rec.pick is None
+    assert rec.fast_small["id"] == "t-bilstm-kd-onnx"             # best within latency and size alone
+    # needed stretch: bilstm 0.04/0.01 = 4, bert-small 110/20 = 5.5, cnn int8 max(25/20, 0.035/0.01) = 3.5
+    assert rec.closest["id"] == "t-cnn-kd-int8" and rec.stretch == pytest.approx(3.5)
+    answer = rec.answer()
+    assert answer.startswith("No student fits all three budgets. Within 5 ms and 20 MB the best is bilstm (kd, onnx)")
+    assert "Closest to fitting: cnn (kd, int8)" in answer and answer.endswith("3.50x larger.")
+    assert "None is within 0.1 ms" in recommend("t", ROWS, 0.88, {**BUDGETS, "latency_ms": 0.1}).answer()
+    assert recommend("t", [], 0.88, BUDGETS).answer() == "No benchmark rows for t: run the bench stage first."
+
+
+def test_recommend_on_the_recorded_rows():
+    inputs = report_inputs()
+    results = load_results(inputs["metrics_dir"], inputs["records"], inputs["variants"])
+    smsa = results.task("smsa")
+    small = recommend("smsa", results.student_rows("smsa"), smsa.teacher_f1, {**BUDGETS, "size_mb": 10})
+    assert small.pick["id"] == "smsa-bilstm-kd-teacher-emb-int8"  # only int8 files are under 10 MB
+    emot = recommend("emot", results.student_rows("emot"), results.task("emot").teacher_f1, BUDGETS)
+    assert emot.pick is None and emot.fast_small["id"] == "emot-bilstm-kd-onnx"
+    with pytest.raises(KdbenchError, match="latency"):
+        recommend("smsa", [], 0.9, {**BUDGETS, "latency": 5})
+
+
+# --- the paper's claims -----------------------------------------------------------------------------------
+
+def student(model, variant, f1, task="t", params=3_000_000, **settings):
+    base = {"loss": "mse", "embeddings": "random", "unlabeled": False, "temperature": 1.0}
+    return StudentResult(task, model, variant, f1, params, params // 4, params * 4, {**base, **settings})
+
+
+def test_kd_claim_needs_every_pair():
+    runs = [student("bilstm", "nokd", 0.70, loss="ce"), student("bilstm", "kd", 0.75),
+            student("cnn", "nokd", 0.70, loss="ce"), student("cnn", "kd", 0.72)]
+    claim = cl.kd_beats_nokd(runs)
+    assert claim.verdict == cl.HELD and claim.summary.startswith("KD beat no-KD in 2 of 2")
+    runs[3] = student("cnn", "kd", 0.69)
+    claim = cl.kd_beats_nokd(runs)
+    assert claim.verdict == cl.NOT_HELD and "t/cnn kd -1.00" in claim.summary
+    assert [r[-1] for r in claim.details.rows] == pytest.approx([5.0, -1.0])
+
+
+def test_claims_are_not_tested_without_a_controlled_pair():
+    # kd-kl also changes the temperature: it differs from kd in two keys, so it is no evidence on the loss
+    runs = [student("bilstm", "kd", 0.75), student("bilstm", "kd-kl", 0.70, loss="kl", temperature=2.0)]
+    for check in (cl.kd_beats_nokd, cl.mse_beats_kl, cl.teacher_embeddings_best, cl.unlabeled_helps):
+        claim = check(runs)
+        assert claim.verdict == cl.NOT_TESTED and claim.details is None, claim.key
+    assert cl.small_students_best_per_cost(runs, []).verdict == cl.NOT_TESTED   # no BERT student to beat
+
+
+def test_average_claims():
+    runs = [student("bilstm", "kd", 0.80), student("bilstm", "kd-kl", 0.77, loss="kl"),
+            student("cnn", "kd", 0.70), student("cnn", "kd-kl", 0.71, loss="kl")]
+    claim = cl.mse_beats_kl(runs)
+    assert claim.verdict == cl.HELD and claim.summary == (
+        "mse vs kl: +1.00 F1 points on average, better in 1 of 2 task x student pairs.")
+    runs[0] = student("bilstm", "kd", 0.75)
+    assert cl.mse_beats_kl(runs).verdict == cl.NOT_HELD
+
+    runs = [student("bilstm", "kd", 0.70), student("bilstm", "kd-u", 0.72, unlabeled=True)]
+    assert cl.unlabeled_helps(runs).verdict == cl.HELD
+
+
+def test_teacher_embeddings_must_beat_both_other_inits():
+    runs = [student("bilstm", "kd", 0.70), student("bilstm", "kd-ft", 0.75, embeddings="fasttext"),
+            student("bilstm", "kd-te", 0.72, embeddings="teacher")]
+    claim = cl.teacher_embeddings_best(runs)
+    assert claim.verdict == cl.NOT_HELD          # +2 over random, -3 under fasttext
+    assert claim.summary == ("teacher - fasttext: -3.00 F1 points on average over 1 pairs; "
+                             "teacher - random: +2.00 F1 points on average over 1 pairs.")
+    claim = cl.teacher_embeddings_best(runs[::2])
+    assert claim.verdict == cl.HELD and claim.summary.endswith("(teacher - fasttext: not run).")
+
+
+def test_score_per_cost_claim():
+    runs = [student("bilstm", "kd", 0.80, params=3_000_000), student("bert-tiny", "kd", 0.85, params=4_400_000)]
+    assert cl.small_students_best_per_cost(runs, []).verdict == cl.HELD      # 26.7 vs 19.3 F1 per M params
+    bench = [{"task": "t", "model": "bilstm", "variant": "kd", "runtime": "eager", "test_macro_f1": 0.80,
+              "latency_p50_ms": 1.0},
+             {"task": "t", "model": "bert-tiny", "variant": "kd", "runtime": "int8", "test_macro_f1": 0.85,
+              "latency_p50_ms": 0.3}]
+    claim = cl.small_students_best_per_cost(runs, bench)
+    assert claim.verdict == cl.NOT_HELD and "t F1 per ms p50: bert-tiny (283.3)" in claim.summary
+
+
+def test_recorded_settings_win_and_temporary_files_are_ignored(tmp_path):
+    metrics = tmp_path / "metrics"
+    shutil.copytree(DATA / "metrics" / "terma", metrics / "terma")
+    hidden = metrics / "terma" / "bilstm" / ".kd.json.abc123"      # what kdbench.io.atomic_path leaves mid-write
+    hidden.mkdir()
+    (hidden / "kd.json").write_text("{")
+    # params.yaml says kd is KL, but the runs recorded MSE: the recorded loss is what they trained with
+    results = load_results(metrics, [], {"kd": {"loss": "kl"}, "nokd": {"loss": "ce"}})
+    assert len(results.students) == 6
+    assert {s.settings["loss"] for s in results.students if s.variant == "kd"} == {"mse"}
+    assert results.variant_order == ["kd", "nokd"]
+
+
+def test_report_without_bench_records(tmp_path):
+    summary = build_recorded_report(tmp_path, records=[])
+    assert summary["recommendations"]["smsa"]["answer"] == "No benchmark rows for smsa: run the bench stage first."
+    cost = find(read_csv(tmp_path / "tables" / "cost.csv"), task="smsa", model="cnn", variant="kd")
+    assert (cost["params (M)"], cost["fp32 (MB)"], cost["p50 eager (ms)"]) == ("4.02", "15.36", "")
+    assert "no benchmark rows were given" in (tmp_path / "index.html").read_text()
+
+
+# --- the HTML page ----------------------------------------------------------------------------------------
+
+def test_index_html_is_self_contained(built):
+    out, _ = built
+    page = (out / "index.html").read_text()
+    assert page.count("<table") == 10       # scores, cost, bench, 5 claim details, versions, DVC hashes
+    images = re.findall(r'<img src="([^"]*)"', page)
+    assert len(images) == 6 and all(src.startswith("data:image/png;base64,") for src in images)
+    assert not re.search(r'(src|href)="(?!data:)', page) and "<script" not in page and "<link" not in page
+    assert page.index('id="recommendation"') < page.index('id="scores"') < page.index('id="plots"') \
+        < page.index('id="conclusions"') < page.index('id="provenance"')
+    assert "939afc6c0fbd03947820f3a216765bc1" in page                # smsa's data hash in the footer
+
+
+def test_html_escapes_every_cell():
+    html = table_html(Table("t", "T", ["<b>"], [["<script>alert(1)</script>"]]))
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;b&gt;" in html
+
+
+def test_plots_are_pngs(built):
+    from matplotlib.image import imread
+    out, _ = built
+    image = imread(out / "plots" / "smsa-latency.png")
+    assert image.shape[0] > 200 and image.shape[1] > 400 and image.std() > 0.05
+
+
+# --- headless Chromium ------------------------------------------------------------------------------------
+
+def chromium():
+    for name in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    pytest.skip("no Chromium binary found: install it (Debian: apt-get install chromium) or set CHROMIUM")
+
+
+def run_chromium(profile, *args):
+    """Headless Chromium; root in a container needs --no-sandbox, and a private profile keeps runs apart."""
+    cmd = [chromium(), "--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars", "--no-first-run",
+           f"--user-data-dir={profile}", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True).stdout
+
+
+def test_chromium_renders_tables_and_decodes_images(built, tmp_path):
+    out, _ = built
+    # The page has no scripts; a copy gets one that records each image's decoded width once loaded.
+    probe = ('<script>addEventListener("load", () => { for (const img of document.images) '
+             "img.dataset.naturalWidth = img.naturalWidth; });</script></body>")
+    page = tmp_path / "probe.html"
+    page.write_text((out / "index.html").read_text().replace("</body>", probe))
+    dom = run_chromium(tmp_path / "profile", "--virtual-time-budget=10000", "--dump-dom", page.as_uri())
+    assert dom.count("<table") == 10
+    assert '<td class="num">83.67</td>' in dom                       # smsa, bilstm kd in the scores table
+    widths = re.findall(r'data-natural-width="(\d+)"', dom)
+    assert len(widths) == 6 and all(int(w) > 100 for w in widths), widths
+
+    shot = tmp_path / "shot.png"
+    run_chromium(tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,4000", (out / "index.html").as_uri())
+    from matplotlib.image import imread
+    pixels = imread(shot)[..., :3]
+    assert pixels.shape[:2] == (4000, 1280)
+    assert (pixels.mean(axis=-1) < 0.6).mean() > 0.01                 # text and plots, not a blank page
+    assert (pixels.max(axis=-1) - pixels.min(axis=-1) > 0.3).mean() > 0.001   # coloured plot markers
+
+
+def test_screenshot_of_the_real_report(tmp_path):
+    """Renders the pipeline's reports/index.html to reports/index.png, the screenshot kept in git."""
+    page = REPO / "reports" / "index.html"
+    if not page.is_file():
+        pytest.skip("reports/index.html not built yet (the report stage writes it)")
+    with atomic_path(REPO / "reports" / "index.png") as shot:
+        run_chromium(tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,4000", page.as_uri())
+        assert shot.stat().st_size > 10_000
