@@ -140,7 +140,7 @@ def test_bench_has_a_case_for_every_model_and_runtime(smoke_repo):
         assert r["latency_ms"]["p50"] <= r["latency_ms"]["p90"] <= r["latency_ms"]["p99"]
         assert r["tokenize_ms"]["p50"] > 0 and r["throughput_per_s"] > 0 and r["speedup_vs_teacher"] > 0
         assert 0 <= r["test_macro_f1"] <= 1 and r["pct_of_teacher"] >= 0
-        assert 30 < r["peak_rss_mb"] < 4000 and r["file_bytes"] > 0 and r["params"] > 0
+        assert r["peak_rss_mb"] is None and r["file_bytes"] > 0 and r["params"] > 0  # smoke: bench.rss false
         assert r["threads"] == 1 and r["sample_size"] == 16 and r["machine"]["cores"] >= 1
         assert r["versions"]["torch"].startswith("2.13") and r["dvc"]["data"].endswith(".dir")
         assert (r["dvc"]["student"] is None) == (r["model"] == "teacher")
@@ -148,8 +148,6 @@ def test_bench_has_a_case_for_every_model_and_runtime(smoke_repo):
     assert teacher["speedup_vs_teacher"] == 1.0 and teacher["pct_of_teacher"] == 100.0
     # ONNX runs the same weights: the same predictions on the whole test split
     assert rows["smsa-bilstm-kd-onnx"]["test_macro_f1"] == rows["smsa-bilstm-kd-eager"]["test_macro_f1"]
-    # an ONNX deployment does not import torch, so its process is far smaller
-    assert rows["smsa-bilstm-kd-onnx"]["peak_rss_mb"] < rows["smsa-bilstm-kd-eager"]["peak_rss_mb"] / 2
 
 
 def test_report_answers_the_budget_question(smoke_repo):

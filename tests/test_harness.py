@@ -1,0 +1,92 @@
+"""The benchmark harness on a tiny saved student: case discovery, the length spread of the timed sample,
+runtimes that agree with eager, and the peak RSS of a fresh subprocess."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from kdbench.bench.harness import Case, Harness, discover, length_spread, peak_rss_mb, percentiles_ms
+from kdbench.config import parse
+from kdbench.distill.train import save_student, student_config
+from kdbench.distill.vocab import WordVocab
+from kdbench.io import write_json, write_jsonl
+from kdbench.students import create_student
+
+LABELS = ["negative", "neutral", "positive"]
+WORDS = "makanan enak sekali tempat bersih pelayanan buruk mahal harga murah".split()
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A project root with params.yaml, one prepared task and one trained (randomly initialised) student."""
+    root = tmp_path_factory.mktemp("project")
+    rng = np.random.default_rng(0)
+    test = [{"text": " ".join(rng.choice(WORDS, size=n)), "label": LABELS[n % 3]} for n in range(1, 41)]
+    prepared = root / "data/prepared/smsa"
+    for split in ("train", "valid", "test"):
+        write_jsonl(prepared / f"{split}.jsonl", test)
+    write_json(prepared / "labels.json", {"task": "smsa", "kind": "single", "labels": LABELS, "aspects": None,
+                                          "sizes": {s: len(test) for s in ("train", "valid", "test")}})
+    (root / "params.yaml").write_text(
+        "tasks: {smsa: {}}\nstudents: [bilstm]\nvariants: {kd: {loss: mse}}\n"
+        "bench: {sample: 8, warmup: 1, runtimes: [eager, onnx, int8]}\n")
+    torch.manual_seed(0)
+    vocab = WordVocab.build([r["text"] for r in test], min_count=1)
+    overrides = {"emb_dim": 32, "hidden": 16}
+    student = create_student("bilstm", len(vocab), "single", 3, pad_id=vocab.pad_id, **overrides).eval()
+    save_student(student, vocab, student_config("bilstm", overrides, "single", LABELS, None, vocab, 64),
+                 root / "models/smsa/bilstm/kd")
+    return root
+
+
+def test_discover_lists_only_trained_models(project):
+    params = parse({"tasks": {"smsa": {}}, "students": ["bilstm", "cnn"], "variants": {"kd": {}, "nokd": {}}})
+    assert [c.id for c in discover(project, params)] == ["smsa-bilstm-kd-eager", "smsa-bilstm-kd-onnx",
+                                                          "smsa-bilstm-kd-int8"]
+
+
+def test_length_spread_covers_short_to_long():
+    records = [{"text": " ".join(["w"] * n)} for n in (5, 1, 9, 3, 7, 2, 8)]
+    picked = [len(r["text"].split()) for r in length_spread(records, 3)]
+    assert picked == [1, 5, 9]
+    assert len(length_spread(records, 50)) == 7
+
+
+def test_percentiles_in_milliseconds():
+    p = percentiles_ms([0.001] * 98 + [0.010, 0.020])
+    assert p["p50"] == pytest.approx(1.0) and p["p99"] > p["p90"] >= 1.0 and p["mean"] == pytest.approx(1.28)
+
+
+def test_runtimes_agree_and_onnx_process_is_smaller(project, tmp_path):
+    harness = Harness(project, work_dir=tmp_path)
+    preps = {rt: harness.prepare(Case("smsa", "bilstm", "kd", rt, project)) for rt in ("eager", "onnx", "int8")}
+    inputs = preps["eager"].sample_inputs
+    assert len(inputs) == 8 and [int(x[1].sum()) for x in inputs] == sorted(int(x[1].sum()) for x in inputs)
+    eager = np.concatenate([preps["eager"].predict(*x) for x in inputs])
+    onnx = np.concatenate([preps["onnx"].predict(*x) for x in inputs])
+    int8 = np.concatenate([preps["int8"].predict(*x) for x in inputs])
+    assert np.allclose(onnx, eager, atol=1e-4)
+    assert np.abs(int8 - eager).max() < 0.1 * np.abs(eager).max() + 1e-3
+    assert (project / "exports/smsa-bilstm-kd.onnx").is_file() and (project / "exports/smsa-bilstm-kd.int8.pt").is_file()
+
+    rss = {rt: peak_rss_mb(Case("smsa", "bilstm", "kd", rt, project), inputs, 1, tmp_path) for rt in preps}
+    assert all(30 < mb < 2000 for mb in rss.values()), rss
+    assert rss["onnx"] < rss["eager"] / 2, rss  # the ONNX process never imports torch
+
+
+def test_record_has_every_field(project, tmp_path):
+    metrics = project / "reports/metrics/smsa"
+    write_json(metrics / "teacher.json", {"test": {"macro_f1": 0.5}})
+    harness = Harness(project, work_dir=tmp_path)
+    harness.teacher_p50["smsa"] = 10.0  # no teacher in this project: pretend its p50 was measured
+    prep = harness.prepare(Case("smsa", "bilstm", "kd", "onnx", project))
+    row = harness.record(prep, harness.time_forward(prep))
+    assert row["id"] == "smsa-bilstm-kd-onnx" and row["sample_size"] == 8 and row["test_size"] == 40
+    assert row["speedup_vs_teacher"] == pytest.approx(10.0 / row["latency_ms"]["p50"])
+    assert row["pct_of_teacher"] == pytest.approx(100 * row["test_macro_f1"] / 0.5)
+    assert row["file_bytes"] == (project / "exports/smsa-bilstm-kd.onnx").stat().st_size
+    assert row["peak_rss_mb"] > 0 and row["throughput_per_s"] > 0 and row["threads"] == 1
+    assert set(row["dvc"]) == {"data", "teacher", "student"}
+    json.dumps(row)  # the row goes into the benchmark JSON as it is
