@@ -71,7 +71,8 @@ def gate(bench_json, baseline_path, gate_cfg, update=False, log=print):
         raise KdbenchError(f"{bench_json}: no benchmark rows (did the cases skip? run `dvc repro` first)")
     baseline_path = Path(baseline_path)
     if update:
-        write_json(baseline_path, {"source": str(bench_json), "cases": current})
+        made = json.loads(Path(bench_json).read_text()).get("datetime")  # pytest-benchmark's timestamp
+        write_json(baseline_path, {"benchmark_datetime": made, "cases": current})
         log(f"{baseline_path}: baseline rewritten with {len(current)} cases")
         return 0
     if not baseline_path.is_file():
