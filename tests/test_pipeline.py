@@ -159,6 +159,18 @@ def test_report_answers_the_budget_question(smoke_repo):
     assert (repo / "reports/tables/bench.csv").read_text().count("\n") == 31  # header + 30 cases
 
 
+def test_profile_records_the_inference_loop(smoke_repo):
+    repo, run = smoke_repo
+    out = run("kdbench", "profile", "--task", "smsa", "--model", "bilstm", "--variant", "nokd", "--seconds", "1")
+    assert out.returncode == 0, out.stderr[-2000:]
+    svg = (repo / "reports/profiles/smsa-bilstm-nokd-eager.svg").read_text()
+    assert svg.startswith("<?xml") and "forward (kdbench/students/bilstm.py" in svg  # the student's own code
+    frames = json.loads((repo / "reports/profiles/smsa-bilstm-nokd-eager.speedscope.json").read_text())
+    assert any(f["name"] == "prepare_runtime.<locals>.run" for f in frames["shared"]["frames"])  # the timed call
+    out = run("kdbench", "profile", "--task", "smsa", "--model", "cnn")
+    assert out.returncode == 2 and "no trained model" in out.stderr
+
+
 def test_gate_passes_on_its_own_baseline_and_fails_on_a_slower_student(smoke_repo):
     """The last test: it retrains one student bigger, so the repository is no longer the plain smoke run."""
     repo, run = smoke_repo

@@ -49,6 +49,8 @@ def compare(current, baseline, gate_cfg):
                 continue
             tol = getattr(gate_cfg, c.tolerance)
             slack = tol * abs(old) if c.relative else tol
+            if c.field == "peak_rss_mb":
+                slack = max(slack, gate_cfg.rss_slack_mb)
             limit = old - slack if c.higher_is_better else old + slack
             if (new < limit) if c.higher_is_better else (new > limit):
                 regressions.append((case, c.field, old, new, f"{'>=' if c.higher_is_better else '<='} {limit:.4g}"))

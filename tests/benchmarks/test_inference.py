@@ -1,7 +1,7 @@
 """One pytest-benchmark case per (task, model, distill variant, runtime) found in the pipeline outputs.
 
 The timed body is one forward pass of one tokenised test sentence; the rounds walk a fixed sample of
-sentences from shortest to longest. Everything else a row carries (score, speed-up, RSS, size, versions,
+sentences from shortest to longest, `bench.passes` times. Everything else a row carries (score, speed-up, RSS, size, versions,
 DVC hashes) goes into the benchmark JSON's `extra_info`: see kdbench/bench/harness.py.
 """
 
@@ -27,9 +27,10 @@ def test_inference(benchmark, harness, case):
     if case is None:
         pytest.skip(f"no trained models under {ROOT / 'models'}: run `dvc repro` first")
     prep = harness.prepare(case)
-    feed = itertools.cycle(prep.sample_inputs)  # warm-up takes the first few, then each sentence once
+    warm, timed = harness.rounds(prep)
+    feed = itertools.chain(warm, timed)  # pytest-benchmark calls setup before each warm-up and timed round
     benchmark.group = case.task
-    benchmark.pedantic(prep.predict, setup=lambda: (next(feed), {}), rounds=len(prep.sample_inputs),
+    benchmark.pedantic(prep.predict, setup=lambda: (next(feed), {}), rounds=len(timed),
                        warmup_rounds=harness.params.bench.warmup)
     row = harness.record(prep, benchmark.stats.stats.data)
     benchmark.extra_info.update(row)
