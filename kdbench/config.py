@@ -105,7 +105,7 @@ class BenchConfig:
 class GateConfig:
     """How much worse than reports/baseline a case may get before `kdbench gate` fails."""
     score_drop: float = 0.01        # absolute test macro F1
-    speedup_drop: float = 0.5       # relative: speed-up vs the teacher (a same-run ratio; sub-ms p50s drift 1.5x)
+    speedup_drop: float = 0.6       # relative: speed-up vs the teacher (a same-run ratio that still drifts 2x here)
     rss_growth: float = 0.2         # relative peak RSS
     rss_slack_mb: float = 50.0      # smaller RSS changes never fail: ONNX Runtime's arena moved 30 MB between runs
     size_growth: float = 0.05       # relative file size
