@@ -1,7 +1,7 @@
 """Scores as IndoNLU computes them (IndoNLP/indonlu, utils/metrics.py and utils/conlleval.py).
 
-Classification: sklearn-style macro F1 over the labels seen in gold or prediction, plus accuracy;
-multi-aspect label lists are flattened first. Tagging: CoNLL-2000 `conlleval` chunk F1, where
+Classification: scikit-learn's macro F1 over the labels seen in gold or prediction (as IndoNLU calls it),
+plus accuracy; multi-aspect label lists are flattened first. Tagging: CoNLL-2000 `conlleval` chunk F1, where
 IndoNLU's headline F1 is the per-chunk-type macro average, not conlleval's usual micro F1.
 """
 
@@ -78,7 +78,7 @@ def chunk_scores(gold_seqs, pred_seqs):
     if matching:
         n_right[prev_g[1]] += 1
 
-    types = [t for t in {**n_gold, **n_pred} if n_gold[t] or n_pred[t]]
+    types = sorted(t for t in {**n_gold, **n_pred} if n_gold[t] or n_pred[t])  # a fixed order: fixed last bits
     # upstream divides by zero when no chunk exists at all; call that 0
     macro = sum(_prf(n_right[t], n_pred[t], n_gold[t]) for t in types) / len(types) if types else 0.0
     micro = _prf(sum(n_right.values()), sum(n_pred.values()), sum(n_gold.values()))
@@ -91,23 +91,18 @@ def _flatten(labels):
 
 
 def classification_scores(gold, pred):
-    """sklearn's f1_score(average="macro") and accuracy; per-aspect label lists are flattened first."""
+    """scikit-learn's f1_score(average="macro") and accuracy; per-aspect label lists are flattened first.
+    A label never predicted (or never gold) scores 0, as in IndoNLU."""
+    from sklearn.metrics import accuracy_score, f1_score
+
     gold, pred = _flatten(gold), _flatten(pred)
     if len(gold) != len(pred):
         raise ValueError(f"{len(gold)} gold labels but {len(pred)} predicted")
     if not gold:
         raise ValueError("no labels to score")
-    tp, fp, fn = Counter(), Counter(), Counter()
-    for g, p in zip(gold, pred):
-        if g == p:
-            tp[g] += 1
-        else:
-            fp[p] += 1
-            fn[g] += 1
-    labels = set(gold) | set(pred)
-    # F1 = 2tp / (2tp + fp + fn): a label never predicted (or never gold) scores 0, as in sklearn
-    macro = sum(2 * tp[c] / (2 * tp[c] + fp[c] + fn[c]) for c in labels) / len(labels)
-    return {"macro_f1": macro, "accuracy": sum(tp.values()) / len(gold)}
+    labels = sorted(set(gold) | set(pred))
+    macro = f1_score(gold, pred, labels=labels, average="macro", zero_division=0)
+    return {"macro_f1": float(macro), "accuracy": float(accuracy_score(gold, pred))}
 
 
 def score(kind, gold, pred):

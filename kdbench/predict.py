@@ -1,31 +1,11 @@
 """`kdbench predict`: label text with a saved student. Needs only the student's directory (weights, config,
 vocabulary): no teacher and no training code."""
 
-import json
 import sys
-from pathlib import Path
 
-from safetensors.torch import load_file
-
-from kdbench.distill.vocab import load_vocab
 from kdbench.errors import KdbenchError
-from kdbench.students import create_student
+from kdbench.students.artifact import load_student
 from kdbench.tasks import decode
-
-WEIGHTS, CONFIG, VOCAB_DIR = "model.safetensors", "student.json", "vocab"
-
-
-def load_student(model_dir):
-    """(student in eval mode, vocabulary, config) from a distill output directory."""
-    model_dir = Path(model_dir)
-    if not (model_dir / CONFIG).is_file():
-        raise KdbenchError(f"{model_dir}: no trained student here (run `dvc repro` first)")
-    config = json.loads((model_dir / CONFIG).read_text())
-    vocab = load_vocab(model_dir / VOCAB_DIR)
-    student = create_student(config["student"], config["vocab_size"], config["kind"], len(config["labels"]),
-                             len(config["aspects"] or []), pad_id=config["pad_id"], **config["overrides"])
-    student.load_state_dict(load_file(model_dir / WEIGHTS))
-    return student.eval(), vocab, config
 
 
 def parse_line(line, kind, n):

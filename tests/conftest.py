@@ -1,9 +1,14 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures, and offline mode for the whole suite."""
 
 import os
 from pathlib import Path
 
-import pytest
+# Before anything imports huggingface_hub, which reads HF_HUB_OFFLINE once, at import: set later (say with
+# monkeypatch in a test), it has no effect. No test may reach a model hub.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

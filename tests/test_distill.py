@@ -7,12 +7,12 @@ import torch
 
 from kdbench.config import DistillConfig
 from kdbench.data.readers import read_indonlu_tsv
-from kdbench.distill.train import Distiller, fit, save_student, student_config
-from kdbench.distill.vocab import WordVocab
+from kdbench.distill.train import Distiller
 from kdbench.errors import KdbenchError
 from kdbench.predict import predict_lines
 from kdbench.students import create_student
-from kdbench.tasks import decode
+from kdbench.students.artifact import save_student, student_config
+from kdbench.students.vocab import WordVocab
 
 LABELS = ["negative", "neutral", "positive"]
 
@@ -40,7 +40,7 @@ def _distiller(train, loss="mse", seed=0):
     cfg = DistillConfig(loss=loss, epochs=6, patience=6, batch_size=32, lr=3e-3, max_length=64, seed=seed)
     vocab = WordVocab.build([r["text"] for r in train], min_count=2)
     student = create_student("bilstm", len(vocab), "single", 3, emb_dim=64, hidden=64)
-    return Distiller(student, vocab, "single", LABELS, cfg, "cpu"), cfg
+    return Distiller(student, vocab, "single", LABELS, cfg), cfg
 
 
 def _kd_examples(train):
@@ -51,7 +51,7 @@ def test_kd_beats_an_untrained_student(smsa):
     train, valid, test = smsa
     d, cfg = _distiller(train)
     untrained, _ = d.evaluate(test)
-    fit(d, _kd_examples(train), valid, cfg, log=lambda s: None)
+    d.distill(_kd_examples(train), valid, log=lambda s: None)
     trained, _ = d.evaluate(test)
     assert trained["macro_f1"] > untrained["macro_f1"] + 0.15, (untrained, trained)
 
@@ -61,7 +61,7 @@ def test_same_seed_same_metrics(smsa):
     scores = []
     for _ in range(2):
         d, cfg = _distiller(train[:200])
-        fit(d, _kd_examples(train[:200]), valid, cfg, log=lambda s: None)
+        d.distill(_kd_examples(train[:200]), valid, log=lambda s: None)
         scores.append(d.evaluate(test)[0])
     assert scores[0] == scores[1]
 
@@ -69,17 +69,17 @@ def test_same_seed_same_metrics(smsa):
 def test_nokd_baseline_needs_no_teacher(smsa):
     train, valid, test = smsa
     d, cfg = _distiller(train[:200], loss="ce")
-    history = fit(d, list(zip(train[:200], [None] * 200, [True] * 200)), valid, cfg, log=lambda s: None)
+    history = d.distill(list(zip(train[:200], [None] * 200, [True] * 200)), valid, log=lambda s: None)
     assert history[-1]["train_loss"] < history[0]["train_loss"]
 
 
 def test_saved_student_reloads_and_predicts_the_same(smsa, tmp_path, capsys):
     train, valid, test = smsa
     d, cfg = _distiller(train[:200])
-    fit(d, _kd_examples(train[:200]), valid, cfg, log=lambda s: None)
+    d.distill(_kd_examples(train[:200]), valid, log=lambda s: None)
     config = student_config("bilstm", {"emb_dim": 64, "hidden": 64}, "single", LABELS, None, d.vocab, 64)
     save_student(d.student, d.vocab, config, tmp_path / "student")
-    expected = [decode(x, LABELS, "single") for x in d.predict(test[:30])]
+    expected = d.evaluate(test[:30])[1]
     assert predict_lines(tmp_path / "student", [r["text"] for r in test[:30]]) == expected
 
     warnings = []

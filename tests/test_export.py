@@ -1,14 +1,17 @@
-"""Deployment variants: ONNX export run by ONNX Runtime at batch sizes and lengths the export never saw,
-and int8 dynamic quantisation, for every student and the teacher."""
+"""Deployment files: the ONNX export and its ONNX Runtime int8 quantisation agree with eager torch for every
+student and the teacher, for every task kind, at batch 1 and at a padded batch longer and wider than the
+one the export saw."""
 
 import numpy as np
 import pytest
 import torch
 from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel, BertTokenizerFast
 
-from kdbench.bench.export import TeacherCore, export_onnx, quantize_int8, segment_ids, state_bytes
+from kdbench.bench.export import export_onnx, quantize_onnx
 from kdbench.bench.onnxrun import OnnxRunner
+from kdbench.encoding import segment_ids
 from kdbench.students import create_student, list_students
+from kdbench.tasks import KINDS
 from kdbench.teacher.backbone import build_backbone
 from kdbench.teacher.model import Teacher
 
@@ -16,7 +19,6 @@ V, LABELS, ASPECTS, PAD = 50, 3, 4, 0
 TINY = {"bilstm": dict(emb_dim=16, hidden=8, n_heads=2, ffn=32),
         "cnn": dict(emb_dim=16, hidden=24, n_layers=2, kernel=3)}
 TINY_BERT = dict(n_layers=1, max_positions=32)
-KINDS = ("single", "pair", "multi-aspect", "tagging")  # students treat pair as single, qa-tagging as tagging
 
 
 def batch(lengths, seed, extra_t=0):
@@ -51,18 +53,30 @@ def close_to(quantized, eager):
     return np.abs(quantized - eager).max() <= 0.1 * np.abs(eager).max() + 1e-3
 
 
+def check_parity(model, example, batches, tmp_path):
+    """Export `model` on `example`, quantise the export, and compare both with eager on `batches`."""
+    tmp_path = tmp_path / "export"
+    tmp_path.mkdir()
+    export_onnx(model, example, tmp_path / "m.onnx")
+    quantize_onnx(tmp_path / "m.onnx", tmp_path / "m.int8.onnx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.int8.onnx", "m.onnx"]  # no temporary left behind
+    onnx, int8 = OnnxRunner(tmp_path / "m.onnx"), OnnxRunner(tmp_path / "m.int8.onnx")
+    assert onnx.inputs == ["input_ids", "attention_mask", "word_pos"][:len(example)]
+    for inputs in batches:
+        with torch.no_grad():
+            eager = model(*inputs[:len(example)]).numpy()
+        np.testing.assert_allclose(onnx(*inputs), eager, atol=1e-4, rtol=1e-4)
+        q = int8(*inputs)
+        assert q.shape == eager.shape and close_to(q, eager)
+        if len(example) == 3:  # words past the end (padding, or cut by max_length) stay exactly 0
+            assert (q[inputs[2].numpy() < 0] == 0).all()
+
+
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("name", list_students())
-def test_student_onnx_matches_eager(name, kind, tmp_path):
+def test_student_exports_match_eager(name, kind, tmp_path):
     model, k = build(name, kind), n_args(kind)
-    export_onnx(model, EXAMPLE[:k], tmp_path / "m.onnx")
-    assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]  # one file, no temporary left behind
-    run = OnnxRunner(tmp_path / "m.onnx")
-    assert run.inputs == ["input_ids", "attention_mask", "word_pos"][:k]
-    for inputs in UNSEEN:
-        with torch.no_grad():
-            eager = model(*inputs[:k]).numpy()
-        np.testing.assert_allclose(run(*inputs), eager, atol=1e-4, rtol=1e-4)
+    check_parity(model, EXAMPLE[:k], UNSEEN, tmp_path)
 
 
 @pytest.mark.parametrize("name", ["cnn", "bert-tiny"])
@@ -76,25 +90,11 @@ def test_dynamo_export_of_the_models_it_can_capture(name, tmp_path):
             np.testing.assert_allclose(run(*inputs), model(*inputs).numpy(), atol=1e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize("kind", ("multi-aspect", "tagging"))
-@pytest.mark.parametrize("name", list_students())
-def test_student_int8(name, kind):
-    model, k = build(name, kind), n_args(kind)
-    quantized = quantize_int8(model)
-    quantized_types = {type(m).__name__ for m in quantized.modules() if "quantized" in type(m).__module__}
-    assert "Linear" in quantized_types and (name != "bilstm" or "LSTM" in quantized_types)
-    assert not any("quantized" in type(m).__module__ for m in model.modules())  # the original is untouched
-    for inputs in UNSEEN:
-        with torch.no_grad():
-            eager, q = model(*inputs[:k]).numpy(), quantized(*inputs[:k]).numpy()
-        assert q.shape == eager.shape and close_to(q, eager)
-        if "tagging" in kind:
-            assert (q[inputs[2].numpy() < 0] == 0).all()
-
-
-def test_int8_shrinks_bert_mini():
+def test_int8_shrinks_bert_mini(tmp_path):
     model = build("bert-mini", "single", n_layers=4)  # default widths: Linear weights are most of the model
-    assert state_bytes(quantize_int8(model)) < 0.4 * state_bytes(model)
+    export_onnx(model, EXAMPLE[:2], tmp_path / "m.onnx")
+    quantize_onnx(tmp_path / "m.onnx", tmp_path / "m.int8.onnx")
+    assert (tmp_path / "m.int8.onnx").stat().st_size < 0.4 * (tmp_path / "m.onnx").stat().st_size
 
 
 # ---- teacher ------------------------------------------------------------------------------------------
@@ -139,35 +139,27 @@ def bert_tokenizer(tmp_path):
 
 
 def teacher_parity(teacher, tmp_path):
-    """TeacherCore's ONNX logits equal Teacher.forward's on a batch longer and wider than the export's;
-    its int8 copy runs too."""
+    """The teacher's ONNX and int8 logits agree with Teacher.forward at batch 1 and on a padded batch longer
+    and wider than the export's."""
     torch.manual_seed(0)
     torch.nn.init.normal_(teacher.head.weight)  # a visible head: the tiny backbone's features are small
     teacher.eval()
-    core, records = TeacherCore(teacher), RECORDS[teacher.kind]
-    example_enc, example_wp = teacher.encode(records[:2])
-    example = (example_enc["input_ids"], example_enc["attention_mask"], example_wp)
+    records = RECORDS[teacher.kind]
     k = 3 if teacher.is_tagging else 2
-    export_onnx(core, example[:k], tmp_path / "t.onnx")
-    enc, word_pos = teacher.encode(records)
-    assert enc["input_ids"].shape[1] > example[0].shape[1]
-    with torch.no_grad():
-        eager = teacher(enc, word_pos).numpy()
-        assert np.array_equal(core(enc["input_ids"], enc["attention_mask"], word_pos).numpy(), eager)
-        q = quantize_int8(core)(enc["input_ids"], enc["attention_mask"], word_pos).numpy()
-    onnx = OnnxRunner(tmp_path / "t.onnx")(enc["input_ids"], enc["attention_mask"], word_pos)
-    np.testing.assert_allclose(onnx, eager, atol=1e-4, rtol=1e-4)
-    assert q.shape == eager.shape and close_to(q, eager)
-    return enc, word_pos
+    example = teacher.encode(records[:2])[:k]
+    batches = [teacher.encode(records), teacher.encode(records[1:2])]
+    assert batches[0][0].shape[1] > example[0].shape[1]
+    check_parity(teacher, example, batches, tmp_path)
+    return batches[0]
 
 
-@pytest.mark.parametrize("kind", ("single", "multi-aspect", "tagging"))
-def test_teacher_onnx_matches_eager(backbone, kind, tmp_path):
+@pytest.mark.parametrize("kind", KINDS)
+def test_teacher_exports_match_eager(backbone, kind, tmp_path):
     path, tokenizer = backbone
     aspects = ["bensin", "mesin"] if kind == "multi-aspect" else None
     teacher = Teacher(AutoModel.from_pretrained(path), tokenizer, kind, LABEL_SETS[kind], aspects)
-    enc, _ = teacher_parity(teacher, tmp_path)
-    assert "token_type_ids" not in enc  # e5's tokenizer has no segments
+    assert not teacher.segments  # e5's tokenizer has no segments
+    teacher_parity(teacher, tmp_path)
 
 
 @pytest.mark.parametrize("kind", ("pair", "qa-tagging"))
@@ -178,10 +170,15 @@ def test_bert_style_teacher_segments(kind, tmp_path):
     encoder = BertModel(BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=1,
                                    num_attention_heads=2, intermediate_size=64), add_pooling_layer=False)
     teacher = Teacher(encoder, tok, kind, LABEL_SETS[kind], pooling="first")
-    enc, word_pos = teacher_parity(teacher, tmp_path)
-    assert enc["token_type_ids"].sum() > 0
-    assert torch.equal(segment_ids(enc["input_ids"], enc["attention_mask"], tok.sep_token_id),
-                       enc["token_type_ids"])
-    with torch.no_grad():  # the segments matter: without them the logits differ
-        no_segments = teacher({k: v for k, v in enc.items() if k != "token_type_ids"}, word_pos).numpy()
-        assert not np.allclose(no_segments, teacher(enc, word_pos).numpy(), atol=1e-4)
+    input_ids, attention_mask, word_pos = teacher_parity(teacher, tmp_path)
+    records = RECORDS[kind]
+    enc = (tok([r["text"] for r in records], [r["text_b"] for r in records], padding=True) if kind == "pair" else
+           tok([r["question"] for r in records], [r["tokens"] for r in records], is_split_into_words=True,
+               padding=True))
+    assert torch.tensor(enc["token_type_ids"]).sum() > 0  # the tokenizer's own segments...
+    assert torch.equal(segment_ids(input_ids, attention_mask, tok.sep_token_id), torch.tensor(enc["token_type_ids"]))
+    with torch.no_grad():  # ...matter: without them the logits differ
+        teacher.segments = False
+        no_segments = teacher(input_ids, attention_mask, word_pos).numpy()
+        teacher.segments = True
+        assert not np.allclose(no_segments, teacher(input_ids, attention_mask, word_pos).numpy(), atol=1e-4)

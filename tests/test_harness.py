@@ -9,10 +9,10 @@ import torch
 
 from kdbench.bench.harness import Case, Harness, discover, length_spread, peak_rss_mb, percentiles_ms
 from kdbench.config import parse
-from kdbench.distill.train import save_student, student_config
-from kdbench.distill.vocab import WordVocab
 from kdbench.io import write_json, write_jsonl
 from kdbench.students import create_student
+from kdbench.students.artifact import save_student, student_config
+from kdbench.students.vocab import WordVocab
 
 LABELS = ["negative", "neutral", "positive"]
 WORDS = "makanan enak sekali tempat bersih pelayanan buruk mahal harga murah".split()
@@ -30,7 +30,7 @@ def project(tmp_path_factory):
     write_json(prepared / "labels.json", {"task": "smsa", "kind": "single", "labels": LABELS, "aspects": None,
                                           "sizes": {s: len(test) for s in ("train", "valid", "test")}})
     (root / "params.yaml").write_text(
-        "tasks: {smsa: {}}\nstudents: [bilstm]\nvariants: {kd: {loss: mse}}\n"
+        "tasks: {smsa: {}}\nstudents: {bilstm: {}}\nvariants: {kd: {loss: mse}}\n"
         "bench: {sample: 8, warmup: 1, runtimes: [eager, onnx, int8]}\n")
     torch.manual_seed(0)
     vocab = WordVocab.build([r["text"] for r in test], min_count=1)
@@ -42,7 +42,7 @@ def project(tmp_path_factory):
 
 
 def test_discover_lists_only_trained_models(project):
-    params = parse({"tasks": {"smsa": {}}, "students": ["bilstm", "cnn"], "variants": {"kd": {}, "nokd": {}}})
+    params = parse({"tasks": {"smsa": {}}, "students": {"bilstm": {}, "cnn": {}}, "variants": {"kd": {}, "nokd": {}}})
     assert [c.id for c in discover(project, params)] == ["smsa-bilstm-kd-eager", "smsa-bilstm-kd-onnx",
                                                           "smsa-bilstm-kd-int8"]
 
@@ -69,7 +69,7 @@ def test_runtimes_agree_and_onnx_process_is_smaller(project, tmp_path):
     int8 = np.concatenate([preps["int8"].predict(*x) for x in inputs])
     assert np.allclose(onnx, eager, atol=1e-4)
     assert np.abs(int8 - eager).max() < 0.1 * np.abs(eager).max() + 1e-3
-    assert (project / "exports/smsa-bilstm-kd.onnx").is_file() and (project / "exports/smsa-bilstm-kd.int8.pt").is_file()
+    assert (project / "exports/smsa-bilstm-kd.onnx").is_file() and (project / "exports/smsa-bilstm-kd.int8.onnx").is_file()
 
     rss = {rt: peak_rss_mb(Case("smsa", "bilstm", "kd", rt, project), inputs, 1, tmp_path) for rt in preps}
     assert all(30 < mb < 2000 for mb in rss.values()), rss
@@ -90,3 +90,63 @@ def test_record_has_every_field(project, tmp_path):
     assert row["peak_rss_mb"] > 0 and row["throughput_per_s"] > 0 and row["threads"] == 1
     assert set(row["dvc"]) == {"data", "teacher", "student"}
     json.dumps(row)  # the row goes into the benchmark JSON as it is
+
+
+def test_percent_of_teacher_is_undefined_when_the_teacher_scores_zero(project, tmp_path):
+    write_json(project / "reports/metrics/smsa/teacher.json", {"test": {"macro_f1": 0.0}})
+    harness = Harness(project, work_dir=tmp_path)
+    harness.teacher_p50["smsa"] = 10.0
+    prep = harness.prepare(Case("smsa", "bilstm", "kd", "eager", project))
+    row = harness.record(prep, harness.time_forward(prep))
+    assert row["pct_of_teacher"] is None and row["test_macro_f1"] >= 0
+
+
+def test_a_failed_case_does_not_take_the_bench_down(project, tmp_path, monkeypatch):
+    """One case fails (its model scores otherwise than the pipeline recorded): the others are written, the
+    failed one is named, and only then does `kdbench bench` fail."""
+    import shutil
+
+    from transformers import AutoModel, AutoTokenizer
+
+    from kdbench.bench.rows import bench_rows
+    from kdbench.bench.run import run_bench
+    from kdbench.errors import KdbenchError
+    from kdbench.teacher.backbone import build_backbone
+    from kdbench.teacher.model import Teacher
+    from kdbench.teacher.train import score
+    from tests.conftest import REPO
+
+    root = tmp_path / "project"
+    shutil.copytree(project, root)
+    shutil.copytree(REPO / "tests" / "benchmarks", root / "tests" / "benchmarks")
+    (root / "params.yaml").write_text((project / "params.yaml").read_text().replace(
+        "runtimes: [eager, onnx, int8]}", "runtimes: [eager, int8], rss: false}"))
+    build_backbone("tiny-random", tmp_path / "backbone")
+    torch.manual_seed(0)
+    teacher = Teacher(AutoModel.from_pretrained(tmp_path / "backbone"),
+                      AutoTokenizer.from_pretrained(tmp_path / "backbone"), "single", LABELS)
+    teacher.save(root / "models/smsa/teacher")
+    test = [json.loads(line) for line in (root / "data/prepared/smsa/test.jsonl").read_text().splitlines()]
+    write_json(root / "reports/metrics/smsa/teacher.json", {"test": score(teacher.eval(), test)[0]})
+    write_json(root / "reports/metrics/smsa/bilstm/kd.json", {"test": {"macro_f1": 0.987}})  # not what it scores
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("KDBENCH_ROOT", str(root))
+    with pytest.raises(KdbenchError, match=r"1 benchmark case\(s\) failed: smsa-bilstm-kd-eager; "
+                                           r"out.json holds the 3 that passed"):
+        run_bench("out.json")
+    assert [r["id"] for r in bench_rows(root / "out.json")] == ["smsa-teacher-eager", "smsa-teacher-int8",
+                                                                 "smsa-bilstm-kd-int8"]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("[]", "not a pytest-benchmark JSON file"),
+    ('{"benchmarks": {"a": 1}}', "not a pytest-benchmark JSON file"),
+    ('{"benchmarks": [{"extra_info": 3}]}', r"benchmarks\[0\]: not a benchmark entry"),
+    ('{"benchmarks": [', "line 1: not valid JSON"),
+])
+def test_a_malformed_benchmark_json_is_one_clear_error(tmp_path, content, message):
+    from kdbench.bench.rows import bench_rows
+    from kdbench.errors import KdbenchError
+    (tmp_path / "b.json").write_text(content)
+    with pytest.raises(KdbenchError, match=f"b.json: {message}"):
+        bench_rows(tmp_path / "b.json")

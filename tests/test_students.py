@@ -102,5 +102,5 @@ def test_create_student_errors():
 def test_registry_refuses_duplicates():
     before = list_students()
     with pytest.raises(ValueError, match="twice"):
-        register_student("cnn")(lambda **kw: None)
+        register_student("cnn", object)(lambda **kw: None)
     assert list_students() == before

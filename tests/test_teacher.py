@@ -7,10 +7,11 @@ import torch
 
 from kdbench.config import TeacherConfig
 from kdbench.errors import KdbenchError
+from kdbench.io import load_logits, save_logits
 from kdbench.tasks import decode
 from kdbench.teacher.backbone import backbone_defaults, build_backbone
 from kdbench.teacher.model import Teacher
-from kdbench.teacher.softlabels import length_bounds, pack, select_pool
+from kdbench.teacher.softlabels import length_bounds, select_pool
 from kdbench.teacher.train import build, loss_fn, train_teacher
 
 RECORDS = {
@@ -44,8 +45,8 @@ def _meta(kind):
 def test_forward_backward_shapes(backbone, kind):
     model = build(backbone, _meta(kind), TeacherConfig(pooling="mean", prefix="", max_length=32))
     records = RECORDS[kind]
-    enc, word_pos = model.encode(records)
-    logits = model(enc, word_pos)
+    input_ids, attention_mask, word_pos = model.encode(records)
+    logits = model(input_ids, attention_mask, word_pos)
     n = len(LABELS[kind])
     expected = {"single": (2, n), "pair": (2, n), "multi-aspect": (2, 3, n)}.get(kind, (2, 4 if kind == "tagging" else 3, n))
     assert tuple(logits.shape) == expected
@@ -59,7 +60,9 @@ def test_forward_backward_shapes(backbone, kind):
 def test_first_subword_alignment(backbone, kind):
     model = build(backbone, _meta(kind), TeacherConfig(pooling="mean", prefix=""))
     records = RECORDS[kind]
-    enc, word_pos = model.encode(records)
+    enc = model.tokenizer(*([[r["question"] for r in records]] if kind == "qa-tagging" else []),
+                          [r["tokens"] for r in records], is_split_into_words=True, truncation=True)
+    _, _, word_pos = model.encode(records)
     for i, r in enumerate(records):
         seq = 1 if kind == "qa-tagging" else 0
         first = {}
@@ -73,9 +76,9 @@ def test_first_subword_alignment(backbone, kind):
 def test_truncated_words_fall_back_to_outside(backbone):
     model = build(backbone, _meta("tagging"), TeacherConfig(pooling="mean", prefix="", max_length=4))
     rec = {"tokens": ["satu", "dua", "tiga", "empat", "lima", "enam"], "tags": ["O"] * 6}
-    enc, word_pos = model.encode([rec])
+    input_ids, attention_mask, word_pos = model.encode([rec])
     assert (word_pos[0] == -1).sum() > 0  # 4 tokens = <s> + 2 pieces + </s>
-    logits = model(enc, word_pos)[0].detach().numpy()
+    logits = model(input_ids, attention_mask, word_pos)[0].detach().numpy()
     pred = decode(logits, LABELS["tagging"], "tagging")
     assert all(p == "O" for p, pos in zip(pred, word_pos[0]) if pos < 0)
 
@@ -88,19 +91,22 @@ def test_training_learns_and_reloads(backbone, tmp_path):
     assert history[-1]["valid_loss"] < history[0]["valid_loss"]
     model.save(tmp_path / "t")
     again = Teacher.load(tmp_path / "t")
-    enc, _ = model.encode(RECORDS["single"])
+    inputs = model.encode(RECORDS["single"])
     with torch.no_grad():
-        assert torch.allclose(model(enc), again(enc), atol=1e-6)
+        assert torch.allclose(model(*inputs), again(*inputs), atol=1e-6)
 
 
 def test_backbone_defaults_recorded(backbone):
     assert backbone_defaults(backbone) == {"name": "tiny-random", "prefix": "", "pooling": "mean"}
 
 
-def test_softlabel_packing_and_pool_selection():
+def test_softlabel_files_and_pool_selection(tmp_path):
     logits = [np.ones((3, 2)), np.zeros((1, 2)), np.full((2, 2), 2.0)]
-    rows, offsets = pack(logits)
-    assert rows.shape == (6, 2) and offsets.tolist() == [0, 3, 4, 6]
+    rows = save_logits(tmp_path / "a.safetensors", logits)
+    assert rows.shape == (6, 2) and rows.dtype == np.float32
+    assert [x.tolist() for x in load_logits(tmp_path / "a.safetensors")] == [x.tolist() for x in logits]
+    save_logits(tmp_path / "b.safetensors", logits)  # the same logits, the same bytes (no timestamps)
+    assert (tmp_path / "a.safetensors").read_bytes() == (tmp_path / "b.safetensors").read_bytes()
     splits = {"train": [{"text": "a" * n} for n in (10, 20, 30, 40, 50)], "valid": [{"text": "dup"}], "test": []}
     pool = [{"text": "dup"}, {"text": "x" * 25}, {"text": "y" * 5}, {"text": "z" * 35}, {"text": "a" * 30}]
     assert select_pool(pool, splits, "single", pool_max=0, seed=0) == pool[1:4]  # "dup" and "a"*30 are task texts
@@ -116,8 +122,9 @@ def test_local_directory_backbone(backbone, tmp_path):
     assert model.encoder.config.hidden_size == 32
 
 
-def test_unreachable_hub_id_is_one_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+def test_unreachable_hub_id_is_one_clear_error(tmp_path):
+    import huggingface_hub.constants
+    assert huggingface_hub.constants.HF_HUB_OFFLINE  # tests/conftest.py sets it before the hub library loads
     with pytest.raises(KdbenchError, match="indobenchmark/indobert-base-p1.*not an offline backbone"):
         build_backbone("indobenchmark/indobert-base-p1", tmp_path / "bb")
     assert not (tmp_path / "bb").exists() and list(tmp_path.iterdir()) == []

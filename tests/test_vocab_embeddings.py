@@ -6,8 +6,8 @@ import torch
 from transformers import AutoModel, AutoTokenizer
 
 from kdbench.distill.embeddings import init_embeddings, read_vec, train_fasttext
-from kdbench.distill.vocab import SubwordVocab, WordVocab, load_vocab
 from kdbench.errors import KdbenchError
+from kdbench.students.vocab import SubwordVocab, WordVocab, load_vocab
 from kdbench.teacher.backbone import build_backbone
 from kdbench.teacher.model import Teacher
 
@@ -127,10 +127,10 @@ def test_subword_encode_matches_teacher(backbone, tokenizer, subword, kind):
     """Same pieces and first-sub-word positions as the teacher's encode, in the student's ids."""
     teacher = Teacher(AutoModel.from_pretrained(backbone), tokenizer, kind, ["a", "b"], aspects=["x"],
                       max_length=6)
-    enc, teacher_pos = teacher.encode(RECORDS[kind])
+    teacher_ids, teacher_mask, teacher_pos = teacher.encode(RECORDS[kind])
     ids, mask, word_pos = subword.encode(RECORDS[kind], kind, 6)
     kept = torch.tensor(subword.kept_ids)
-    assert torch.equal(kept[ids], enc["input_ids"]) and torch.equal(mask, enc["attention_mask"])
+    assert torch.equal(kept[ids], teacher_ids) and torch.equal(mask, teacher_mask)
     if teacher_pos is None:
         assert word_pos is None
     else:

@@ -1,11 +1,11 @@
-"""Deployment variants of a model: ONNX (run by kdbench.bench.onnxrun) and int8 dynamic quantisation (torch).
+"""Deployment files of a model: ONNX (run by kdbench.bench.onnxrun) and its int8 dynamic quantisation by
+ONNX Runtime, which needs no torch to run either.
 
-Every model is first one tensor function, `forward(input_ids, attention_mask[, word_pos]) -> logits`:
-the students already are, and `TeacherCore` makes a Teacher one, so one export and one runner serve all.
+Every model is one tensor function, `forward(input_ids, attention_mask[, word_pos]) -> logits` (the teacher
+and every student), so one export and one runner serve all.
 """
 
 import contextlib
-import io
 import logging
 import os
 import sys
@@ -13,7 +13,6 @@ import warnings
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from kdbench.io import atomic_path
 
@@ -24,37 +23,6 @@ AXES = ({0: "batch", 1: "seq"}, {0: "batch", 1: "seq"}, {0: "batch", 1: "words"}
 ONNX_LIMIT = 2 * 1024**3  # protobuf's limit on one file; above it the weights go to a side file
 
 
-def segment_ids(input_ids, attention_mask, sep_id):
-    """BERT's token_type_ids for `[CLS] a [SEP] b [SEP]`: 1 after the first [SEP], 0 before it and at padding.
-
-    Derived from the ids so that an exported pair model still takes only (input_ids, attention_mask)."""
-    sep = (input_ids == sep_id).long()
-    return ((sep.cumsum(1) - sep) > 0).long() * attention_mask
-
-
-class TeacherCore(nn.Module):
-    """A Teacher as `forward(input_ids, attention_mask, word_pos=None, token_type_ids=None) -> logits`,
-    with the same values as `Teacher.forward(tokenizer output, word_pos)`."""
-
-    def __init__(self, teacher):
-        super().__init__()
-        self.teacher = teacher
-        self.train(teacher.training)
-        tok = teacher.tokenizer
-        # BERT-style tokenizers give the second text of a pair token_type_ids 1; XLM-R style ones (e5) give
-        # none, and one-text inputs are all 0, which is what the encoder assumes when it gets none.
-        self.pairs = "token_type_ids" in tok.model_input_names and teacher.kind in ("pair", "qa-tagging")
-        self.sep_id = tok.sep_token_id
-
-    def forward(self, input_ids, attention_mask, word_pos=None, token_type_ids=None):
-        enc = {"input_ids": input_ids, "attention_mask": attention_mask}
-        if token_type_ids is None and self.pairs:
-            token_type_ids = segment_ids(input_ids, attention_mask, self.sep_id)
-        if token_type_ids is not None:
-            enc["token_type_ids"] = token_type_ids
-        return self.teacher(enc, word_pos)
-
-
 @contextlib.contextmanager
 def _quiet():
     """Exporter warnings and info/warning logs off (dozens per export); errors still raise.
@@ -62,7 +30,8 @@ def _quiet():
     torch's C++ warnings (the TorchScript exporter's "shape inference of prim::PackPadded is missing" for
     the BiLSTM: harmless, ONNX Runtime infers the shapes) bypass Python and write to file descriptor 2,
     so that is pointed at /dev/null meanwhile; C++ errors still reach Python as exceptions."""
-    loggers = [logging.getLogger(n) for n in ("torch.onnx", "torch.export", "torch._export", "onnxscript")]
+    # the root logger too: onnxruntime.quantization advises pre-processing through it on every call
+    loggers = [logging.getLogger(n) for n in ("torch.onnx", "torch.export", "torch._export", "onnxscript", None)]
     levels = [lg.level for lg in loggers]
     sys.stderr.flush()
     stderr = os.dup(2)
@@ -80,32 +49,7 @@ def _quiet():
             lg.setLevel(level)
 
 
-class _FlatAspects(nn.Module):
-    """Multi-aspect logits for the TorchScript tracer. The students' Head and the Teacher shape them with
-    `view(len(logits), aspects, labels)`, and the tracer records len() as the example's batch size, so the
-    graph would fail on any other batch. Run the model as single-label (B, aspects * labels), as the same
-    Linear gives, and reshape here with -1. Not needed once both use logits.size(0), which is traced."""
-
-    def __init__(self, core, shape):
-        super().__init__()
-        self.core, self.shape = core, tuple(shape)
-        self.owners = [m for m in core.modules() if getattr(m, "kind", None) == "multi-aspect"]
-
-    def forward(self, input_ids, attention_mask):
-        for m in self.owners:
-            m.kind = "single"
-        try:
-            return self.core(input_ids, attention_mask).reshape(-1, *self.shape)
-        finally:
-            for m in self.owners:
-                m.kind = "multi-aspect"
-
-
 def _torchscript(core, args, path):
-    with torch.no_grad():
-        out = core(*args)
-    if len(args) == 2 and out.dim() == 3:  # (B, aspects, labels)
-        core = _FlatAspects(core, out.shape[1:]).eval()  # the exporter restores its mode on all of core
     axes = dict(zip(INPUTS, AXES[:len(args)]))
     axes[OUTPUT] = {0: "batch", 1: "words"} if len(args) == 3 else {0: "batch"}
     # (over 2GB this exporter moves the weights to side files by itself)
@@ -143,18 +87,18 @@ def export_onnx(core, example_inputs, path, dynamo=False):
                 os.replace(side, path.parent / side.name)
 
 
-def quantize_int8(core):
-    """A copy of `core` with nn.Linear and nn.LSTM weights in int8 (activations quantised on the fly).
+def quantize_onnx(src, dest):
+    """The int8 variant: ONNX Runtime's dynamic quantisation of the exported graph (MatMul/Gemm, LSTM and
+    attention weights in int8, activations quantised on the fly; embedding tables stay float). A deployment
+    of it needs onnxruntime and numpy only, and nothing in it is pickled."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    Embedding tables stay float, and so does nn.MultiheadAttention's output projection (torch leaves it
-    out of dynamic quantisation)."""
-    with warnings.catch_warnings():
-        # the eager-mode API works in this torch; its successor (torchao) is not a dependency. Both notices
-        # are about that deprecation: one for the API, one for the qint8 tensors it makes.
-        warnings.filterwarnings("ignore", "torch.ao.quantization is deprecated", DeprecationWarning)
-        warnings.filterwarnings("ignore", "torch.quantize_per_tensor, .* are deprecated", UserWarning)
-        return torch.ao.quantization.quantize_dynamic(core, {nn.Linear, nn.LSTM}, dtype=torch.qint8,
-                                                      inplace=False)
+    dest = Path(dest)
+    with _quiet(), atomic_path(dest) as tmp:
+        quantize_dynamic(Path(src), tmp, weight_type=QuantType.QInt8)
+        for side in tmp.parent.iterdir():
+            if side != tmp:
+                os.replace(side, dest.parent / side.name)
 
 
 def file_bytes(path):
@@ -162,10 +106,3 @@ def file_bytes(path):
     path = Path(path)
     side = path.with_name(path.name + ".data")
     return path.stat().st_size + (side.stat().st_size if side.exists() else 0)
-
-
-def state_bytes(module):
-    """Bytes of `torch.save(module.state_dict())`: the weights as a deployment would ship them."""
-    buf = io.BytesIO()
-    torch.save(module.state_dict(), buf)
-    return buf.tell()

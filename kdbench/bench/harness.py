@@ -2,8 +2,8 @@
 
 A *case* is one (task, model, distill variant, runtime): `smsa-teacher-eager`, `smsa-bilstm-kd-onnx`.
 For each case the harness
-  - loads the model the way a deployment would (no training code) and prepares the runtime:
-    eager torch, ONNX Runtime (exported once per model), or int8 dynamic quantisation;
+  - loads the model the way a deployment would (no training code) and prepares the runtime
+    (kdbench.bench.runtimes: eager torch, ONNX Runtime, ONNX Runtime int8);
   - tokenises a fixed sample of real test sentences (shortest to longest, evenly spread) once, timing
     tokenisation on its own, so the timed body is the forward pass of one sentence;
   - re-scores the runtime on the whole test split at the bench batch size, which also gives throughput;
@@ -24,16 +24,14 @@ import numpy as np
 import torch
 import yaml
 
-from kdbench import config, metrics
-from kdbench.bench.export import export_onnx, quantize_int8, state_bytes
-from kdbench.bench.models import Loaded, load
-from kdbench.bench.onnxrun import OnnxRunner
+from kdbench import config
+from kdbench.bench.models import TEACHER_MARKER, Loaded, load
+from kdbench.bench.runtimes import REFERENCE, RUNTIMES
 from kdbench.data.prepare import load_prepared
 from kdbench.errors import KdbenchError
-from kdbench.io import atomic_path
-from kdbench.tasks import decode, gold_labels
+from kdbench.students.artifact import CONFIG as STUDENT_MARKER
+from kdbench.trainer import evaluate, predict, record_length
 
-RUNTIMES = ("eager", "onnx", "int8")
 EXPORTS = Path("exports")  # ONNX and int8 files, one per model: an output of the bench stage
 
 
@@ -63,12 +61,14 @@ class Case:
         return self.root / self.model_path
 
     @property
-    def export_path(self):
-        return self.root / EXPORTS / f"{self.model_key}.{'onnx' if self.runtime == 'onnx' else 'int8.pt'}"
+    def export_path(self):  # None for a runtime that loads the model directory itself
+        suffix = RUNTIMES.meta(self.runtime, "suffix")
+        return self.root / EXPORTS / f"{self.model_key}{suffix}" if suffix else None
 
 
 def discover(root=".", params=None):
-    """Every case whose trained model exists, teacher first within each task (speed-ups need its p50)."""
+    """Every case of the current pipeline whose trained model exists, teacher first within each task
+    (speed-ups need its p50)."""
     root = Path(root)
     params = params or config.load(root / "params.yaml")
     cases = []
@@ -77,40 +77,19 @@ def discover(root=".", params=None):
         for model, variant in models:
             for runtime in params.bench.runtimes:
                 case = Case(task, model, variant, runtime, root)
-                marker = "kdbench_teacher.json" if model == "teacher" else "student.json"
-                if (case.model_dir / marker).is_file():
+                if (case.model_dir / (TEACHER_MARKER if model == "teacher" else STUDENT_MARKER)).is_file():
                     cases.append(case)
     return cases
 
 
 def prepare_runtime(case, loaded, example, threads):
     """(predict(ids, mask, word_pos) -> numpy logits, bytes of the runtime's model file)."""
-    if case.runtime == "eager":
-        def run(*inputs):
-            with torch.inference_mode():
-                return loaded.core(*inputs).numpy()
-        return run, loaded.file_bytes
-    path = case.export_path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if case.runtime == "onnx":
-        export_onnx(loaded.core, example, path)
-        runner = OnnxRunner(path, threads=threads)
-        return (lambda *inputs: runner(*inputs)), path.stat().st_size
-    quantized = quantize_int8(loaded.core)
-    with atomic_path(path) as tmp:
-        torch.save(quantized, tmp)  # the whole module: the RSS subprocess loads it without the fp32 weights
-
-    def run_int8(*inputs):
-        with torch.inference_mode():
-            return quantized(*inputs).numpy()
-    return run_int8, state_bytes(quantized)  # the weights alone, comparable with the fp32 file
+    if case.export_path is not None:
+        case.export_path.parent.mkdir(parents=True, exist_ok=True)
+    return RUNTIMES.get(case.runtime)(loaded, example, case.export_path, threads)
 
 
 # ---- measuring --------------------------------------------------------------------------------------
-def record_length(r):
-    return len(r["text"].split()) if "text" in r else len(r["tokens"])
-
-
 def length_spread(records, n):
     """n records evenly spread over the length-sorted list: short, typical and long sentences alike."""
     order = sorted(range(len(records)), key=lambda i: (record_length(records[i]), i))
@@ -124,21 +103,12 @@ def percentiles_ms(seconds):
                 p99=float(np.percentile(s, 99)))
 
 
-def rescore(predict, loaded, records, batch_size):
-    """Test macro F1 / accuracy of this runtime, and sentences per second of forward passes at batch_size."""
-    order = sorted(range(len(records)), key=lambda i: record_length(records[i]))
-    logits, forward_s = [None] * len(records), 0.0
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
-        inputs = loaded.encode([records[i] for i in idx])
-        t0 = time.perf_counter()
-        out = predict(*inputs)
-        forward_s += time.perf_counter() - t0
-        for j, i in enumerate(idx):
-            logits[i] = out[j, : len(records[i]["tokens"])] if inputs[2] is not None else out[j]
-    gold = [gold_labels(r, loaded.kind) for r in records]
-    pred = [decode(x, loaded.labels, loaded.kind) for x in logits]
-    return metrics.score(loaded.kind, gold, pred), len(records) / forward_s
+def rescore(run, loaded, records, batch_size):
+    """Test scores of this runtime on `records`, and sentences per second of its forward passes at
+    batch_size (the same batched predict-and-score routine as training uses)."""
+    logits, forward_s = predict(loaded.encode, run, records, batch_size)
+    scores, _ = evaluate(logits, records, loaded.kind, loaded.labels)
+    return scores, len(records) / forward_s
 
 
 def peak_rss_mb(case, sample_inputs, threads, work_dir):
@@ -147,8 +117,9 @@ def peak_rss_mb(case, sample_inputs, threads, work_dir):
     arrays = {f"{k}{i}": np.asarray(x) for i, inputs in enumerate(sample_inputs)
               for k, x in zip(("ids", "mask", "pos"), inputs) if x is not None}
     np.savez(npz, **arrays)
-    artifact = case.model_dir if case.runtime == "eager" else case.export_path
-    cmd = [sys.executable, "-m", "kdbench.bench.rss", case.runtime, str(artifact), str(npz), str(threads)]
+    artifact = case.model_dir if case.export_path is None else case.export_path
+    loader = "torch" if RUNTIMES.meta(case.runtime, "torch") else "onnx"
+    cmd = [sys.executable, "-m", "kdbench.bench.rss", loader, str(artifact), str(npz), str(threads)]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise KdbenchError(f"{case.id}: RSS subprocess failed: {done.stderr.strip().splitlines()[-1]}")
@@ -252,7 +223,7 @@ class Harness:
 
     def teacher_latency(self, task):
         if task not in self.teacher_p50:
-            prep = self.prepare(Case(task, "teacher", None, "eager", self.root))
+            prep = self.prepare(Case(task, "teacher", None, REFERENCE, self.root))
             best = np.reshape(self.time_forward(prep), (self.params.bench.passes, -1)).min(axis=0)
             self.teacher_p50[task] = percentiles_ms(best)["p50"]
         return self.teacher_p50[task]
@@ -268,16 +239,18 @@ class Harness:
         nothing about the model, and on a shared 2-core machine such passes are common."""
         case, bench = prep.case, self.params.bench
         latency = percentiles_ms(np.reshape(forward_s, (bench.passes, -1)).min(axis=0))
-        if case.model == "teacher" and case.runtime == "eager":
+        if case.model == "teacher" and case.runtime == REFERENCE:
             self.teacher_p50[case.task] = latency["p50"]
         test = self.splits(case.task)["test"]
         scores, throughput = rescore(prep.predict, prep.loaded, test, bench.batch_size)
-        teacher_f1 = self.pipeline_score(Case(case.task, "teacher", None, "eager"))
+        teacher_f1 = self.pipeline_score(Case(case.task, "teacher", None, REFERENCE))
+        # % of teacher is undefined when the teacher scored 0 (a bring-your-own task gone wrong): None, no crash
+        pct = 100 * scores["macro_f1"] / teacher_f1 if teacher_f1 else None
         rss = peak_rss_mb(case, prep.sample_inputs, bench.threads, self.work_dir) if bench.rss else None
         return dict(
             id=case.id, task=case.task, model=case.model, variant=case.variant, runtime=case.runtime,
             kind=prep.loaded.kind, test_macro_f1=scores["macro_f1"], test_accuracy=scores["accuracy"],
-            pct_of_teacher=100 * scores["macro_f1"] / teacher_f1, latency_ms=latency,
+            pct_of_teacher=pct, latency_ms=latency,
             tokenize_ms=percentiles_ms(prep.tokenize_s), throughput_per_s=throughput,
             speedup_vs_teacher=self.teacher_latency(case.task) / latency["p50"], peak_rss_mb=rss,
             file_bytes=prep.runtime_bytes, params=prep.loaded.params,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from kdbench.bench.export import TeacherCore
+TEACHER_MARKER = "kdbench_teacher.json"
 
 
 @dataclass
@@ -24,21 +24,18 @@ class Loaded:
 
 def load(model_dir):
     model_dir = Path(model_dir)
-    if (model_dir / "kdbench_teacher.json").is_file():
+    if (model_dir / TEACHER_MARKER).is_file():
         from kdbench.teacher.model import Teacher
-        teacher = Teacher.load(model_dir)
-
-        def encode(records):
-            enc, word_pos = teacher.encode(records)
-            return enc["input_ids"], enc["attention_mask"], word_pos
-
-        emb = teacher.encoder.get_input_embeddings().weight.numel()
-        n = sum(p.numel() for p in teacher.parameters())
+        model = Teacher.load(model_dir)
+        encode, kind, labels = model.encode, model.kind, model.labels
+        emb = model.encoder.get_input_embeddings().weight.numel()
         size = sum(f.stat().st_size for f in model_dir.glob("*.safetensors"))
-        return Loaded(TeacherCore(teacher).eval(), encode, teacher.kind, teacher.labels, size, n, n - emb)
-    from kdbench.predict import WEIGHTS, load_student
-    student, vocab, cfg = load_student(model_dir)
-    emb = student.get_input_embeddings().weight.numel()
-    n = sum(p.numel() for p in student.parameters())
-    return Loaded(student, lambda records: vocab.encode(records, cfg["kind"], cfg["max_length"]), cfg["kind"],
-                  cfg["labels"], (model_dir / WEIGHTS).stat().st_size, n, n - emb)
+    else:
+        from kdbench.students.artifact import WEIGHTS, load_student
+        model, vocab, cfg = load_student(model_dir)
+        kind, labels = cfg["kind"], cfg["labels"]
+        encode = lambda records: vocab.encode(records, kind, cfg["max_length"])  # noqa: E731
+        emb = model.get_input_embeddings().weight.numel()
+        size = (model_dir / WEIGHTS).stat().st_size
+    n = sum(p.numel() for p in model.parameters())
+    return Loaded(model.eval(), encode, kind, labels, size, n, n - emb)

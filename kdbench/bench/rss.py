@@ -1,6 +1,7 @@
-"""`python -m kdbench.bench.rss RUNTIME ARTIFACT SAMPLE.npz THREADS`: load one model the way a deployment
+"""`python -m kdbench.bench.rss LOADER ARTIFACT SAMPLE.npz THREADS`: load one model the way a deployment
 would, run the tokenised sample through it, print {"peak_rss_mb": ...}. Runs in a fresh process so the
-peak belongs to this model alone; the ONNX case imports onnxruntime and numpy only, never torch."""
+peak belongs to this model alone. LOADER is `torch` (ARTIFACT: a model directory) or `onnx` (an ONNX file:
+the process imports onnxruntime and numpy only, never torch)."""
 
 import json
 import resource
@@ -10,27 +11,25 @@ import numpy as np
 
 
 def inputs_of(npz):
-    data = np.load(npz)
+    data = np.load(npz, allow_pickle=False)
     for i in range(sum(1 for k in data.files if k.startswith("ids"))):
         yield data[f"ids{i}"], data[f"mask{i}"], (data[f"pos{i}"] if f"pos{i}" in data.files else None)
 
 
-def main(runtime, artifact, npz, threads):
-    if runtime == "onnx":
-        from kdbench.bench.onnxrun import OnnxRunner
-        run = OnnxRunner(artifact, threads=threads)
-    else:
+def main(loader, artifact, npz, threads):
+    if loader == "torch":
         import torch
+
+        from kdbench.bench.models import load
         torch.set_num_threads(threads)
-        if runtime == "int8":
-            model = torch.load(artifact, weights_only=False)  # the pickled quantized module
-        else:
-            from kdbench.bench.models import load
-            model = load(artifact).core
+        model = load(artifact).core
 
         def run(*inputs):
             with torch.inference_mode():
                 return model(*(None if x is None else torch.from_numpy(x) for x in inputs))
+    else:  # an exported ONNX file
+        from kdbench.bench.onnxrun import OnnxRunner
+        run = OnnxRunner(artifact, threads=threads)
     for inputs in inputs_of(npz):
         run(*inputs)
     print(json.dumps({"peak_rss_mb": peak_rss_kib() / 1024}))

@@ -13,13 +13,22 @@ import torch
 
 from kdbench.errors import KdbenchError
 from kdbench.io import atomic_path
+from kdbench.registry import Registry
 
-EMBEDDINGS = ("random", "fasttext", "teacher")
+# name -> fn(vocab, dim, *, vec_path, teacher_dir, seed) -> (weight, info); metadata: the vocabulary it needs
+EMBEDDINGS = Registry("embedding init")
 
 
-def _random(rows, dim, seed, std=0.1):
+def _normal(rows, dim, seed, std=0.1):
     g = torch.Generator().manual_seed(seed)
     return torch.randn(rows, dim, generator=g) * std
+
+
+@EMBEDDINGS.register("random", vocab="word")
+def _random(vocab, dim, *, vec_path=None, teacher_dir=None, seed=0):
+    weight = _normal(len(vocab), dim, seed)
+    weight[vocab.pad_id] = 0.0
+    return weight, {}
 
 
 def read_vec(path, words):
@@ -48,7 +57,8 @@ def read_vec(path, words):
     return {w: v for w, v in found.items() if v is not None}, dim
 
 
-def _fasttext(vocab, dim, vec_path, seed):
+@EMBEDDINGS.register("fasttext", vocab="word")
+def _fasttext(vocab, dim, *, vec_path=None, teacher_dir=None, seed=0):
     if vec_path is None:
         raise KdbenchError("fasttext embeddings need a .vec file (vec_path)")
     # sub-word pieces mark a word start with U+2581; the .vec file has the bare word
@@ -57,7 +67,7 @@ def _fasttext(vocab, dim, vec_path, seed):
     found = [i for i, w in enumerate(words) if w in vectors and i != vocab.pad_id]
     # missing rows get the found vectors' scale, so they neither dominate nor vanish
     std = float(np.std([vectors[words[i]] for i in found])) if found else 0.1
-    weight = _random(len(vocab), file_dim, seed, std)
+    weight = _normal(len(vocab), file_dim, seed, std)
     for i in found:
         weight[i] = torch.from_numpy(vectors[words[i]])
     weight, info = fit_width(weight, dim)
@@ -90,7 +100,8 @@ def fit_width(rows, dim, width_key="source_dim"):
     return rows.contiguous(), info
 
 
-def _teacher(vocab, dim, teacher_dir):
+@EMBEDDINGS.register("teacher", vocab="subword")
+def _teacher(vocab, dim, *, vec_path=None, teacher_dir=None, seed=0):
     from transformers import AutoModel
 
     if teacher_dir is None or not hasattr(vocab, "kept_ids"):
@@ -103,16 +114,7 @@ def _teacher(vocab, dim, teacher_dir):
 
 def init_embeddings(kind, vocab, dim, *, vec_path=None, teacher_dir=None, seed=0):
     """An initial (V, dim) float embedding matrix for `vocab` and a dict saying how it was made."""
-    if kind == "random":
-        weight = _random(len(vocab), dim, seed)
-        weight[vocab.pad_id] = 0.0
-        info = {}
-    elif kind == "fasttext":
-        weight, info = _fasttext(vocab, dim, vec_path, seed)
-    elif kind == "teacher":
-        weight, info = _teacher(vocab, dim, teacher_dir)
-    else:
-        raise KdbenchError(f"unknown embeddings {kind!r}; choose one of {', '.join(EMBEDDINGS)}")
+    weight, info = EMBEDDINGS.get(kind)(vocab, dim, vec_path=vec_path, teacher_dir=teacher_dir, seed=seed)
     return weight, {"kind": kind, "size": len(vocab), "dim": dim, **info}
 
 

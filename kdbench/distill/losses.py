@@ -14,30 +14,26 @@ In the mixed losses the soft term uses every row in `mask` and the ce term only 
 a batch of pool rows contributes (1 - alpha) * soft. A term with no rows to use is 0, never NaN.
 """
 
+import re
+
 from torch.nn import functional as F
 
-from kdbench.errors import KdbenchError
+from kdbench.registry import Registry
 
-LOSSES = {}
+# metadata: uses_teacher (False: the run needs no soft labels). A loss name is never a path, so "+" is fine.
+LOSSES = Registry("loss", re.compile(r"[a-z0-9][a-z0-9_+-]*"))
 
 
-def register_loss(name):
-    def deco(fn):
-        if name in LOSSES:
-            raise ValueError(f"loss {name!r} registered twice")
-        LOSSES[name] = fn
-        return fn
-    return deco
+def register_loss(name, uses_teacher=True):
+    return LOSSES.register(name, uses_teacher=uses_teacher)
 
 
 def list_losses():
-    return list(LOSSES)
+    return LOSSES.names()
 
 
 def get_loss(name):
-    if name not in LOSSES:
-        raise KdbenchError(f"unknown loss {name!r}; known losses: {', '.join(LOSSES)}")
-    return LOSSES[name]
+    return LOSSES.get(name)
 
 
 def _zero(x):
@@ -66,7 +62,7 @@ def kl(student_logits, teacher_logits, targets, mask, *, temperature=1.0, alpha=
     return F.kl_div(log_p_s, log_p_t, reduction="batchmean", log_target=True) * temperature ** 2
 
 
-@register_loss("ce")
+@register_loss("ce", uses_teacher=False)
 def ce(student_logits, teacher_logits, targets, mask, *, temperature=1.0, alpha=0.5):
     gold = mask & (targets != -100)  # (N,)
     if not gold.any():

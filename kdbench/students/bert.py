@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 
 from torch import nn
-from transformers import BertConfig, BertModel
 
 from kdbench.students.heads import Head
 from kdbench.students.registry import StudentConfig, build_config, register_student
@@ -20,6 +19,8 @@ class BertStudentConfig(StudentConfig):
 
 class BertStudent(nn.Module):
     def __init__(self, cfg: BertStudentConfig):
+        from transformers import BertConfig, BertModel  # here, not at the top: importing it costs 1.5 s
+
         super().__init__()
         self.config = cfg
         self.encoder = BertModel(BertConfig(
@@ -41,16 +42,16 @@ def _create_bert(arch, **kw):
     return BertStudent(build_config(BertStudentConfig, arch, **kw))
 
 
-@register_student("bert-tiny")
+@register_student("bert-tiny", BertStudentConfig)
 def bert_tiny(**kw):
     return _create_bert(dict(n_layers=2, hidden=128, n_heads=2, ffn=512), **kw)
 
 
-@register_student("bert-mini")
+@register_student("bert-mini", BertStudentConfig)
 def bert_mini(**kw):
     return _create_bert(dict(n_layers=4, hidden=256, n_heads=4, ffn=1024), **kw)
 
 
-@register_student("bert-small")
+@register_student("bert-small", BertStudentConfig)
 def bert_small(**kw):
     return _create_bert(dict(n_layers=4, hidden=512, n_heads=8, ffn=2048), **kw)

@@ -59,6 +59,6 @@ class BiLSTMStudent(nn.Module):
         return self.head(h, attention_mask, word_pos)
 
 
-@register_student("bilstm")
+@register_student("bilstm", BiLSTMConfig)
 def bilstm(**kw):
     return BiLSTMStudent(build_config(BiLSTMConfig, **kw))

@@ -78,6 +78,6 @@ class CNNStudent(nn.Module):
         return self.head(x, attention_mask, word_pos)
 
 
-@register_student("cnn")
+@register_student("cnn", CNNConfig)
 def cnn(**kw):
     return CNNStudent(build_config(CNNConfig, **kw))

@@ -34,6 +34,6 @@ class Head(nn.Module):
         else:
             pooled = feats[:, 0]  # (B, H)
         logits = self.proj(self.drop(pooled))
-        if self.kind == "multi-aspect":
-            logits = logits.view(len(logits), self.n_aspects, self.n_labels)  # (B, aspects, labels)
+        if self.kind == "multi-aspect":  # the batch size stays symbolic, so exported graphs take any batch
+            logits = logits.unflatten(-1, (self.n_aspects, self.n_labels))  # (B, aspects, labels)
         return logits

@@ -10,9 +10,10 @@ from dataclasses import dataclass, fields
 from torch import nn
 
 from kdbench.errors import KdbenchError
+from kdbench.registry import Registry
 from kdbench.tasks import KINDS
 
-_STUDENTS: dict = {}
+STUDENTS = Registry("student")
 
 
 @dataclass
@@ -33,18 +34,14 @@ class StudentConfig:
                                + (" and n_aspects >= 1" if self.kind == "multi-aspect" else ""))
 
 
-def register_student(name):
-    """Decorator: register `fn(**settings) -> nn.Module` under `name`; a second use of a name is a bug."""
-    def deco(fn):
-        if name in _STUDENTS:
-            raise ValueError(f"student {name!r} registered twice")
-        _STUDENTS[name] = fn
-        return fn
-    return deco
+def register_student(name, config):
+    """Decorator: register `fn(**settings) -> nn.Module` under `name`, with its config dataclass (what
+    params.yaml `students.<name>.model` may override); a second use of a name is a bug."""
+    return STUDENTS.register(name, config=config)
 
 
 def list_students():
-    return list(_STUDENTS)
+    return STUDENTS.names()
 
 
 def build_config(cls, defaults=None, **overrides):
@@ -58,10 +55,9 @@ def build_config(cls, defaults=None, **overrides):
 
 def create_student(name, vocab_size, kind, n_labels, n_aspects=0, pad_id=0, **overrides) -> nn.Module:
     """Build the registered student `name` for a task of `kind`, with any config field overridden."""
-    if name not in _STUDENTS:
-        raise KdbenchError(f"unknown student {name!r}; known students: {', '.join(_STUDENTS)}")
+    factory = STUDENTS.get(name)
     try:
-        return _STUDENTS[name](vocab_size=vocab_size, kind=kind, n_labels=n_labels, n_aspects=n_aspects,
+        return factory(vocab_size=vocab_size, kind=kind, n_labels=n_labels, n_aspects=n_aspects,
                                pad_id=pad_id, **overrides)
     except KdbenchError as e:  # say which student the bad setting was for
         raise KdbenchError(f"student {name!r}: {e}") from None

@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoModel, AutoTokenizer
 
+from kdbench.encoding import hf_encode, segment_ids
 from kdbench.tasks import CLASSIFICATION_KINDS
 
 HEAD_FILE, META_FILE = "head.safetensors", "kdbench_teacher.json"
@@ -32,6 +33,8 @@ class Teacher(nn.Module):
         n_out = len(self.labels) * max(1, len(self.aspects))
         self.head = nn.Linear(encoder.config.hidden_size, n_out)
         self.dropout = nn.Dropout(0.1)
+        # BERT-style tokenizers mark a pair's second text with token_type_ids 1; XLM-R style ones (e5) have none
+        self.segments = "token_type_ids" in tokenizer.model_input_names and kind in ("pair", "qa-tagging")
 
     @property
     def is_tagging(self):
@@ -39,28 +42,8 @@ class Teacher(nn.Module):
 
     # ---- inputs -------------------------------------------------------------------------------
     def encode(self, records):
-        """Tokenise a batch of prepared records. For tagging also returns `word_pos` (B, W): the index of
-        each word's first sub-word, -1 for padding and for words cut off by max_length."""
-        tok = dict(truncation=True, max_length=self.max_length, padding=True, return_tensors="pt")
-        if not self.is_tagging:
-            first = [self.prefix + r["text"] for r in records]
-            second = [r["text_b"] for r in records] if self.kind == "pair" else None
-            return self.tokenizer(first, second, **tok), None
-        words = [r["tokens"] for r in records]
-        if self.kind == "qa-tagging":  # question first, so truncation cuts the passage's end
-            enc = self.tokenizer([r["question"] for r in records], words, is_split_into_words=True, **tok)
-        else:
-            enc = self.tokenizer(words, is_split_into_words=True, **tok)
-        word_pos = torch.full((len(records), max(len(w) for w in words)), -1, dtype=torch.long)
-        for i in range(len(records)):
-            seq_ids = enc.sequence_ids(i)
-            passage = 1 if self.kind == "qa-tagging" else 0
-            prev = None
-            for t, w in enumerate(enc.word_ids(i)):
-                if w is not None and seq_ids[t] == passage and w != prev:
-                    word_pos[i, w] = t
-                prev = w if seq_ids[t] == passage else None
-        return enc, word_pos
+        """(input_ids, attention_mask, word_pos) of a batch of prepared records (see kdbench.encoding)."""
+        return hf_encode(self.tokenizer, records, self.kind, self.max_length, self.prefix)
 
     def targets(self, records, word_pos=None):
         """Gold label ids: (B,), (B, aspects) or (B, W) with -100 where there is no prediction."""
@@ -75,8 +58,11 @@ class Teacher(nn.Module):
         return y.masked_fill(word_pos < 0, -100)
 
     # ---- forward ------------------------------------------------------------------------------
-    def forward(self, enc, word_pos=None):
+    def forward(self, input_ids, attention_mask, word_pos=None):
         """Logits: (B, labels), (B, aspects, labels) or (B, W, labels) for tagging (zeros at word_pos -1)."""
+        enc = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if self.segments:  # derived from [SEP], so the exported graph takes the same two inputs
+            enc["token_type_ids"] = segment_ids(input_ids, attention_mask, self.tokenizer.sep_token_id)
         hidden = self.encoder(**enc).last_hidden_state  # (B, T, H)
         if self.is_tagging:
             idx = word_pos.clamp(min=0).unsqueeze(-1).expand(-1, -1, hidden.size(-1))
@@ -84,13 +70,13 @@ class Teacher(nn.Module):
             logits = self.head(self.dropout(words))
             return logits.masked_fill((word_pos < 0).unsqueeze(-1), 0.0)
         if self.pooling == "mean":
-            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
         else:  # first token ([CLS] / <s>)
             pooled = hidden[:, 0]
         logits = self.head(self.dropout(pooled))
-        if self.kind == "multi-aspect":
-            logits = logits.view(len(logits), len(self.aspects), len(self.labels))
+        if self.kind == "multi-aspect":  # the batch size stays symbolic, so exported graphs take any batch
+            logits = logits.unflatten(-1, (len(self.aspects), len(self.labels)))
         return logits
 
     # ---- persistence --------------------------------------------------------------------------

@@ -1,9 +1,8 @@
 """The `softlabels` stage: the teacher's logits on the train split and on the unlabeled pool (what a student
 learns from), and on valid and test (to measure a student's agreement with its teacher).
 
-data/softlabels/<task>/{train,valid,test,pool}.npz hold `logits` (rows, labels) and `offsets` (examples + 1):
-example i owns rows offsets[i]:offsets[i+1] (one row for single/pair, one per aspect for multi-aspect,
-one per word for tagging), in the order of train.jsonl / pool.jsonl, so a student can match them example by
+data/softlabels/<task>/{train,valid,test,pool}.safetensors (kdbench.io.save_logits) hold the logits of each
+example: one row for single/pair, one per aspect for multi-aspect, one per word for tagging, in the order of train.jsonl / pool.jsonl, so a student can match them example by
 example and word by word. Tagging words cut off by the teacher's max_length have all-zero rows and are
 counted in meta.json.
 """
@@ -14,23 +13,9 @@ import numpy as np
 
 from kdbench.data.pool import pool_key
 from kdbench.data.prepare import load_prepared
-from kdbench.io import atomic_path, read_jsonl, write_json, write_jsonl
+from kdbench.io import atomic_path, read_jsonl, save_logits, write_json, write_jsonl
 from kdbench.teacher.model import Teacher
-from kdbench.teacher.train import predict, record_length
-
-
-def pack(logits):
-    """List of per-example arrays -> (rows, labels) array + offsets."""
-    rows = [np.reshape(x, (-1, x.shape[-1])) for x in logits]
-    offsets = np.cumsum([0] + [len(r) for r in rows])
-    return np.concatenate(rows).astype(np.float32), offsets
-
-
-def unpack(path):
-    """Inverse of pack: the per-example logit arrays of a .npz file."""
-    z = np.load(path)
-    logits, offsets = z["logits"], z["offsets"]
-    return [logits[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
+from kdbench.trainer import predict, record_length, torch_forward
 
 
 def length_bounds(train):
@@ -56,6 +41,7 @@ def select_pool(pool, splits, kind, pool_max, seed):
 def write_softlabels(teacher_dir, prepared_dir, pool_path, out_dir, cfg, seed=0):
     """Label every split and the selected pool with the teacher; returns the meta dict."""
     teacher = Teacher.load(teacher_dir)
+    forward = torch_forward(teacher)
     meta, splits = load_prepared(prepared_dir)
     pool = select_pool(read_jsonl(pool_path), splits, meta["kind"], cfg.pool_max, seed) if cfg.pool else []
     with atomic_path(out_dir, is_dir=True) as tmp:
@@ -64,9 +50,8 @@ def write_softlabels(teacher_dir, prepared_dir, pool_path, out_dir, cfg, seed=0)
         for name, records in (*splits.items(), ("pool", pool)):
             if not records:
                 continue
-            logits = predict(teacher, records, cfg.batch_size, desc=f"soft labels: {name}")
-            rows, offsets = pack(logits)
-            np.savez(tmp / f"{name}.npz", logits=rows, offsets=offsets)
+            logits, _ = predict(teacher.encode, forward, records, cfg.batch_size, desc=f"soft labels: {name}")
+            rows = save_logits(tmp / f"{name}.safetensors", logits)
             info[f"{name}_size"] = len(records)
             if teacher.is_tagging:
                 info[f"{name}_words_truncated"] = int((np.abs(rows).sum(-1) == 0).sum())

@@ -1,19 +1,21 @@
-"""Fine-tune a teacher on one task, with early stopping on validation loss."""
+"""The `teacher` stage: fine-tune a pretrained encoder on one task with early stopping on validation loss,
+then score it, and a non-neural reference, on valid and test."""
 
-import copy
+import dataclasses
 import math
-import random
-import time
 
-import numpy as np
 import torch
 from torch.nn import functional as F
-from tqdm import tqdm
 from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
 
-from kdbench import metrics
-from kdbench.tasks import decode, gold_labels
+from kdbench import reference
+from kdbench.data.prepare import load_prepared
+from kdbench.io import atomic_path, write_json
+from kdbench.teacher.backbone import backbone_defaults
 from kdbench.teacher.model import Teacher
+from kdbench.trainer import evaluate, fit, predict, record_length, seed_everything, torch_forward
+
+EVAL_BATCH = 64
 
 
 def resolve_device(device):
@@ -22,61 +24,15 @@ def resolve_device(device):
     return device
 
 
-def seed_everything(seed):
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def record_length(r):
-    return len(r["tokens"]) if "tokens" in r else len(r["text"]) + len(r.get("text_b", ""))
-
-
-def length_batches(records, batch_size, rng):
-    """Shuffled batches of similar length: on a CPU, padding is most of the cost of a batch."""
-    order = list(range(len(records)))
-    rng.shuffle(order)
-    batches = []
-    for start in range(0, len(order), batch_size * 50):
-        chunk = sorted(order[start:start + batch_size * 50], key=lambda i: record_length(records[i]))
-        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
-    rng.shuffle(batches)
-    return batches
-
-
 def loss_fn(logits, targets):
     """Cross-entropy for every kind: (B, L), (B, aspects, L) and (B, W, L) all flatten to rows."""
     return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100)
 
 
-@torch.no_grad()
-def predict(model, records, batch_size=64, desc="predict"):
-    """Logits per record, in input order: (L,), (aspects, L) or (words, L) numpy arrays. Tagging words
-    cut off by max_length get all-zero logits (see `truncated`)."""
-    model.eval()
-    device = next(model.parameters()).device
-    out = [None] * len(records)
-    order = sorted(range(len(records)), key=lambda i: record_length(records[i]))
-    for start in tqdm(range(0, len(order), batch_size), desc=desc, leave=False):
-        idx = order[start:start + batch_size]
-        batch = [records[i] for i in idx]
-        enc, word_pos = model.encode(batch)
-        logits = model(enc.to(device), None if word_pos is None else word_pos.to(device)).float().cpu().numpy()
-        for j, i in enumerate(idx):
-            out[i] = logits[j, : len(records[i]["tokens"])] if model.is_tagging else logits[j]
-    return out
-
-
-def evaluate(model, records, labels, kind, batch_size=64):
-    """Loss and scores of `model` on prepared records; also returns the logits."""
-    logits = predict(model, records, batch_size)
-    gold = [gold_labels(r, kind) for r in records]
-    index = {label: i for i, label in enumerate(labels)}
-    gold_ids = torch.tensor([index[g] for item in gold for g in ([item] if isinstance(item, str) else item)])
-    flat_logits = torch.from_numpy(np.concatenate([np.reshape(x, (-1, len(labels))) for x in logits]))
-    loss = float(F.cross_entropy(flat_logits, gold_ids))
-    pred = [decode(x, labels, kind) for x in logits]
-    return dict(loss=loss, **metrics.score(kind, gold, pred)), logits
+def score(model, records, device="cpu", desc=None):
+    """(scores, logits) of the teacher on prepared records."""
+    logits, _ = predict(model.encode, torch_forward(model, device), records, EVAL_BATCH, desc)
+    return evaluate(logits, records, model.kind, model.labels)[0], logits
 
 
 def build(backbone_dir, meta, cfg):
@@ -97,7 +53,7 @@ def build(backbone_dir, meta, cfg):
 
 def train_teacher(backbone_dir, meta, train, valid, cfg, log=print):
     """Fine-tune; returns (best model by validation loss, history)."""
-    seed_everything(cfg.seed)
+    seed_everything(cfg.seed, cfg.threads)
     device = resolve_device(cfg.device)
     model = build(backbone_dir, meta, cfg).to(device)
     head = list(model.head.parameters())
@@ -107,67 +63,36 @@ def train_teacher(backbone_dir, meta, train, valid, cfg, log=print):
                                   weight_decay=cfg.weight_decay)
     steps = cfg.epochs * math.ceil(len(train) / cfg.batch_size)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup * steps), steps)
-    rng = random.Random(cfg.seed)
-    best, best_loss, bad_epochs, history = None, math.inf, 0, []
-    for epoch in range(1, cfg.epochs + 1):
-        model.train()
-        t0, total = time.time(), 0.0
-        bar = tqdm(length_batches(train, cfg.batch_size, rng), desc=f"teacher epoch {epoch}/{cfg.epochs}")
-        for batch_idx in bar:
-            batch = [train[i] for i in batch_idx]
-            enc, word_pos = model.encode(batch)
-            targets = model.targets(batch, word_pos)
-            logits = model(enc.to(device), None if word_pos is None else word_pos.to(device))
-            loss = loss_fn(logits, targets.to(device))
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            total += loss.item()
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-        scores, _ = evaluate(model, valid, meta["labels"], meta["kind"])
-        row = dict(epoch=epoch, train_loss=total / max(1, len(bar)), seconds=round(time.time() - t0, 1),
-                   **{f"valid_{k}": v for k, v in scores.items()})
-        history.append(row)
-        log(f"epoch {epoch}: " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
-                                           for k, v in row.items()))
-        if scores["loss"] < best_loss:
-            best, best_loss, bad_epochs = copy.deepcopy(model.state_dict()), scores["loss"], 0
-        else:
-            bad_epochs += 1
-            if bad_epochs >= cfg.patience:
-                break
-    model.load_state_dict(best)
-    return model.eval(), history
+
+    def batch_loss(idx):
+        batch = [train[i] for i in idx]
+        input_ids, attention_mask, word_pos = model.encode(batch)
+        targets = model.targets(batch, word_pos)
+        word_pos = None if word_pos is None else word_pos.to(device)
+        return loss_fn(model(input_ids.to(device), attention_mask.to(device), word_pos), targets.to(device))
+
+    history = fit(model, [record_length(r) for r in train], batch_loss, lambda: score(model, valid, device)[0],
+                  optimizer, epochs=cfg.epochs, patience=cfg.patience, batch_size=cfg.batch_size, seed=cfg.seed,
+                  scheduler=scheduler, desc="teacher", log=log)
+    return model, history
 
 
 def resolve_auto(cfg, backbone_dir):
     """Fill `auto` prefix/pooling with what the backbone was trained with."""
-    from kdbench.teacher.backbone import backbone_defaults
     defaults = backbone_defaults(backbone_dir)
-    if cfg.prefix == "auto":
-        cfg.prefix = defaults["prefix"]
-    if cfg.pooling == "auto":
-        cfg.pooling = defaults["pooling"]
-    return cfg
+    return dataclasses.replace(cfg, prefix=defaults["prefix"] if cfg.prefix == "auto" else cfg.prefix,
+                               pooling=defaults["pooling"] if cfg.pooling == "auto" else cfg.pooling)
 
 
 def run_teacher(task, cfg, prepared_dir, backbone_dir, out_dir, metrics_path):
     """The `teacher` stage: fine-tune on train, select on valid loss, score valid and test against the
-    non-neural reference, write the model directory and the metrics JSON."""
-    import dataclasses
-
-    from kdbench import reference
-    from kdbench.data.prepare import load_prepared
-    from kdbench.io import atomic_path, write_json
-
+    non-neural reference, write the model directory and the metrics JSON. Nothing time-dependent is written:
+    the same params and seed give the same bytes."""
     meta, splits = load_prepared(prepared_dir)
     cfg = resolve_auto(cfg, backbone_dir)
-    t0 = time.time()
     model, history = train_teacher(backbone_dir, meta, splits["train"], splits["valid"], cfg)
-    seconds = time.time() - t0
-    scores = {s: evaluate(model, splits[s], meta["labels"], meta["kind"])[0] for s in ("valid", "test")}
+    device = resolve_device(cfg.device)
+    scores = {s: score(model, splits[s], device)[0] for s in ("valid", "test")}
     ref = reference.reference_scores(meta["kind"], splits["train"], splits["test"])
     with atomic_path(out_dir, is_dir=True) as tmp:
         model.save(tmp)
@@ -178,8 +103,7 @@ def run_teacher(task, cfg, prepared_dir, backbone_dir, out_dir, metrics_path):
         "reference": {"name": ref["name"], "test_macro_f1": ref["macro_f1"], "test_accuracy": ref["accuracy"]},
         # the teacher is only worth distilling when it beats the non-neural reference on the same split
         "beats_reference": scores["test"]["macro_f1"] > ref["macro_f1"],
-        "epochs_run": len(history), "train_seconds": round(seconds, 1), "device": resolve_device(cfg.device),
-        "history": history,
+        "epochs_run": len(history), "device": device, "settings": dataclasses.asdict(cfg), "history": history,
     }
     write_json(metrics_path, report)
     return report

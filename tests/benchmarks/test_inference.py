@@ -1,8 +1,8 @@
 """One pytest-benchmark case per (task, model, distill variant, runtime) found in the pipeline outputs.
 
 The timed body is one forward pass of one tokenised test sentence; the rounds walk a fixed sample of
-sentences from shortest to longest, `bench.passes` times. Everything else a row carries (score, speed-up, RSS, size, versions,
-DVC hashes) goes into the benchmark JSON's `extra_info`: see kdbench/bench/harness.py.
+sentences from shortest to longest, `bench.passes` times. Everything else a row carries (score, speed-up,
+RSS, size, versions, DVC hashes) goes into the benchmark JSON's `extra_info`: see kdbench/bench/harness.py.
 """
 
 import itertools
@@ -33,11 +33,12 @@ def test_inference(benchmark, harness, case):
     benchmark.pedantic(prep.predict, setup=lambda: (next(feed), {}), rounds=len(timed),
                        warmup_rounds=harness.params.bench.warmup)
     row = harness.record(prep, benchmark.stats.stats.data)
-    benchmark.extra_info.update(row)
 
     # the harness must measure the very model the pipeline scored
     if case.runtime == "eager":
         assert row["test_macro_f1"] == pytest.approx(harness.pipeline_score(case), abs=1e-6)
     if case.runtime == "onnx":  # same graph, other kernels: predictions may flip only on near-ties
         assert row["test_macro_f1"] == pytest.approx(harness.pipeline_score(case), abs=0.01)
+    # int8 may lose accuracy: that is what its row reports, not a failure
     assert row["speedup_vs_teacher"] > 0 and row["file_bytes"] > 0
+    benchmark.extra_info.update(row)  # only a case that passed gets a row

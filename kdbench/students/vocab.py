@@ -1,14 +1,12 @@
-"""Student vocabularies, both with `encode(records, kind, max_length) -> (input_ids, attention_mask, word_pos)`:
+"""Student vocabularies, both with `encode(records, kind, max_length) -> (input_ids, attention_mask, word_pos)`
+(shapes in kdbench.encoding):
 
   WordVocab     whitespace words (for students that do not share the teacher's tokenizer)
   SubwordVocab  the teacher's Hugging Face tokenizer with the vocabulary pruned to the pieces seen in the
                 student's texts, so the embedding matrix (and the student) stays small
 
-input_ids and attention_mask are (B, T) LongTensors, T the longest sequence of the batch (<= max_length).
-word_pos is (B, W) for tagging kinds (the position of each word, or of its first sub-word; -1 for padding and
-for words cut off by max_length, as in kdbench.teacher.model) and None otherwise. Layouts:
-  single, multi-aspect  <cls> text                tagging     words (one position per word, no <cls>)
-  pair                  <cls> text <sep> text_b   qa-tagging  <cls> question <sep> passage
+WordVocab layouts: single, multi-aspect `<cls> text`; pair `<cls> text <sep> text_b`; tagging: the words,
+one position each, no <cls>; qa-tagging `<cls> question <sep> passage`.
 """
 
 import json
@@ -17,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from kdbench.encoding import hf_encode, pad_batch
 from kdbench.errors import KdbenchError
 from kdbench.io import atomic_path, write_json
 from kdbench.tasks import KINDS
@@ -32,22 +31,6 @@ def _check_kind(kind):
 
 def _words(item):
     return item.split() if isinstance(item, str) else list(item)
-
-
-def pad_batch(seqs, positions, pad_id):
-    """Lists of ids (and of word positions, or None) -> padded (B, T) ids, (B, T) mask, (B, W) or None."""
-    T = max(1, max(len(s) for s in seqs))
-    input_ids = torch.full((len(seqs), T), pad_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(seqs), T), dtype=torch.long)
-    for i, s in enumerate(seqs):
-        input_ids[i, : len(s)] = torch.tensor(s, dtype=torch.long)
-        attention_mask[i, : len(s)] = 1
-    if positions is None:
-        return input_ids, attention_mask, None
-    word_pos = torch.full((len(seqs), max(len(p) for p in positions)), -1, dtype=torch.long)
-    for i, p in enumerate(positions):
-        word_pos[i, : len(p)] = torch.tensor(p, dtype=torch.long)
-    return input_ids, attention_mask, word_pos
 
 
 class WordVocab:
@@ -147,29 +130,10 @@ class SubwordVocab:
         return self.tokenizer.convert_ids_to_tokens(self.kept_ids)
 
     def encode(self, records, kind, max_length):
-        """As kdbench.teacher.model.Teacher.encode (first sub-word of each word), with student ids."""
+        """As the teacher encodes (first sub-word of each word), with student ids."""
         _check_kind(kind)
-        tok = dict(truncation=True, max_length=max_length, padding=True, return_tensors="pt")
-        word_pos = None
-        if kind not in ("tagging", "qa-tagging"):
-            first = [self.prefix + r["text"] for r in records]
-            second = [r["text_b"] for r in records] if kind == "pair" else None
-            enc = self.tokenizer(first, second, **tok)
-        else:
-            words = [r["tokens"] for r in records]
-            if kind == "qa-tagging":
-                enc = self.tokenizer([r["question"] for r in records], words, is_split_into_words=True, **tok)
-            else:
-                enc = self.tokenizer(words, is_split_into_words=True, **tok)
-            passage = 1 if kind == "qa-tagging" else 0
-            word_pos = torch.full((len(records), max(len(w) for w in words)), -1, dtype=torch.long)
-            for i in range(len(records)):
-                seq_ids, prev = enc.sequence_ids(i), None
-                for t, w in enumerate(enc.word_ids(i)):
-                    if w is not None and seq_ids[t] == passage and w != prev:
-                        word_pos[i, w] = t
-                    prev = w if seq_ids[t] == passage else None
-        return self.lookup[enc["input_ids"]], enc["attention_mask"], word_pos
+        input_ids, attention_mask, word_pos = hf_encode(self.tokenizer, records, kind, max_length, self.prefix)
+        return self.lookup[input_ids], attention_mask, word_pos
 
     def save(self, path):
         """A directory: the tokenizer itself (save_pretrained) plus the kept ids and prefix."""

@@ -1,0 +1,122 @@
+"""The one training loop and the one batched predict-and-score routine, shared by teacher fine-tuning,
+distillation and the benchmark. A model here is anything with `forward(input_ids, attention_mask,
+word_pos=None) -> logits` (kdbench.encoding gives the inputs); what differs between callers comes in as
+functions: how a batch's loss is computed, how validation is scored.
+"""
+
+import copy
+import math
+import random
+import time
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from kdbench import metrics
+from kdbench.tasks import decode, gold_labels, record_labels
+
+
+def seed_everything(seed, threads):
+    """Seeds, intra-op threads and deterministic kernels: with the same params and seed, a CPU run gives the
+    same bytes (reductions split over another number of threads round differently, so threads is fixed)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def record_length(r):
+    """A prepared record's length: words for tagging, characters for text (what batches are sorted by, and
+    what the unlabeled pool's length filter compares)."""
+    return len(r["tokens"]) if "tokens" in r else len(r["text"]) + len(r.get("text_b", ""))
+
+
+def length_batches(lengths, batch_size, rng):
+    """Shuffled batches of indices of similar length: on a CPU, padding is most of the cost of a batch."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    batches = []
+    for start in range(0, len(order), batch_size * 50):
+        chunk = sorted(order[start:start + batch_size * 50], key=lambda i: lengths[i])
+        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def fit(model, lengths, batch_loss, validate, optimizer, *, epochs, patience, batch_size, seed, scheduler=None,
+        desc="train", log=print):
+    """Train `model` with early stopping on validation loss and restore its best weights; returns the history
+    (one dict per epoch: train_loss and every validation score as valid_<name>).
+
+    lengths: one per training example; batch_loss(indices) -> the scalar loss of those examples;
+    validate() -> validation scores, "loss" among them. Gradients are clipped to norm 1."""
+    rng = random.Random(seed)
+    best, best_loss, bad_epochs, history = None, math.inf, 0, []
+    for epoch in range(1, epochs + 1):
+        model.train()
+        total, batches = 0.0, length_batches(lengths, batch_size, rng)
+        bar = tqdm(batches, desc=f"{desc} epoch {epoch}/{epochs}", leave=False, disable=None)
+        for idx in bar:
+            loss = batch_loss(idx)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            total += loss.item()
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        scores = validate()
+        history.append(dict(epoch=epoch, train_loss=total / max(1, len(batches)),
+                            **{f"valid_{k}": v for k, v in scores.items()}))
+        log(f"{desc} epoch {epoch}: train loss {history[-1]['train_loss']:.4f}, valid loss {scores['loss']:.4f}, "
+            f"valid macro F1 {scores['macro_f1']:.4f}")
+        if scores["loss"] < best_loss:
+            best, best_loss, bad_epochs = copy.deepcopy(model.state_dict()), scores["loss"], 0
+        else:
+            bad_epochs += 1
+            if bad_epochs >= patience:
+                break
+    model.load_state_dict(best)
+    model.eval()
+    return history
+
+
+def torch_forward(model, device="cpu"):
+    """`forward(*inputs) -> numpy logits` of a torch model, in eval mode and without autograd."""
+    def forward(*inputs):
+        model.eval()
+        with torch.inference_mode():
+            return model(*(None if x is None else x.to(device) for x in inputs)).float().cpu().numpy()
+    return forward
+
+
+def predict(encode, forward, records, batch_size, desc=None):
+    """(per-record logits in input order, seconds spent in `forward`). Batches are sorted by length;
+    encode(records) -> model inputs; forward(*inputs) -> numpy logits (B, L), (B, aspects, L) or (B, W, L).
+    A tagging record keeps one row per word (words cut off by max_length have all-zero rows)."""
+    out, seconds = [None] * len(records), 0.0
+    order = sorted(range(len(records)), key=lambda i: record_length(records[i]))
+    for start in tqdm(range(0, len(order), batch_size), desc=desc, leave=False, disable=None if desc else True):
+        idx = order[start:start + batch_size]
+        inputs = encode([records[i] for i in idx])
+        t0 = time.perf_counter()
+        logits = forward(*inputs)
+        seconds += time.perf_counter() - t0
+        for j, i in enumerate(idx):
+            out[i] = logits[j, : len(records[i]["tokens"])] if "tokens" in records[i] else logits[j]
+    return out, seconds
+
+
+def evaluate(logits, records, kind, labels):
+    """(scores, predicted labels) of per-record logits: cross-entropy against the gold labels (`loss`, what
+    early stopping watches) and the task's metrics (macro F1, accuracy)."""
+    index = {label: i for i, label in enumerate(labels)}
+    flat = torch.from_numpy(np.concatenate([np.reshape(x, (-1, len(labels))) for x in logits]))
+    gold_ids = torch.tensor([index[g] for r in records for g in record_labels(kind, r)])
+    loss = float(F.cross_entropy(flat, gold_ids))
+    pred = [decode(x, labels, kind) for x in logits]
+    return dict(loss=loss, **metrics.score(kind, [gold_labels(r, kind) for r in records], pred)), pred
