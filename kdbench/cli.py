@@ -1,15 +1,16 @@
-"""`kdbench <command>`: one subcommand per DVC stage, plus `tasks` and `profile`. Thin: parse arguments,
-load params.yaml, call one module function. User mistakes print one line and exit 2."""
+"""`kdbench <command>`: one subcommand per DVC stage, plus `tasks`, `predict`, `gate`, `profile` and `use`.
+Thin: parse arguments, load params.yaml, call one module function. User mistakes print one line and exit 2."""
 
 import argparse
-import dataclasses
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from kdbench import config
 from kdbench.errors import KdbenchError
+from kdbench.io import write_json
 
 PROFILES = Path(__file__).resolve().parent.parent / "profiles"
 
@@ -23,7 +24,7 @@ def cmd_tasks(args):
         task = get_task(name)
         sizes, labels = ["-"] * 3, "-"
         if root and (root / task.files["train"]).exists():
-            data = {s: READERS[task.format](root / task.files[s]) for s in SPLITS}
+            data = {s: READERS[task.format](root / task.files[s], **task.options) for s in SPLITS}
             sizes = [len(data[s]) for s in SPLITS]
             seen = {x for s in SPLITS for r in data[s] for x in record_labels(task.kind, r)}
             labels = len(task.labels or seen)
@@ -49,13 +50,12 @@ def cmd_fetch(args):
 
 def cmd_prepare(args):
     from kdbench.data.prepare import prepare_task
-    from kdbench.tasks import get_task
     params = config.load(args.params)
-    tc = params.task(args.task)
-    task = get_task(args.task, tc.custom or None)
+    tc, task = params.task(args.task), params.task_spec(args.task)
     raw = Path(args.custom) if task.custom else Path(args.raw)
     meta = prepare_task(task, raw, args.out, tc.max_train or None, tc.max_valid or None, params.seed)
-    print(f"{args.task}: {meta['kind']}, {len(meta['labels'])} labels, sizes {meta['sizes']}")
+    scheme = {"plain": ", plain tags scored as one-word chunks"}.get(meta["scheme"], "")
+    print(f"{args.task}: {meta['kind']}, {len(meta['labels'])} labels, sizes {meta['sizes']}{scheme}")
 
 
 def cmd_pool(args):
@@ -68,21 +68,31 @@ def cmd_backbone(args):
     build_backbone(config.load(args.params).teacher.backbone, args.out)
 
 
+def _timed(path, fn, *args):
+    """fn(*args), with its wall time written to `path` (apart from the metrics, which must be the same
+    bytes on a rerun)."""
+    t0 = time.time()
+    result = fn(*args)
+    seconds = round(time.time() - t0, 1)
+    if path:
+        write_json(path, {"seconds": seconds})
+    print(f"took {seconds} s")
+    return result
+
+
 def cmd_teacher(args):
     from kdbench.teacher.train import run_teacher
     cfg = config.load(args.params).teacher_for(args.task)
-    r = run_teacher(args.task, cfg, args.data, args.backbone, args.out, args.metrics)
+    r = _timed(args.timing, run_teacher, args.task, cfg, args.data, args.backbone, args.out, args.metrics)
     verdict = "beats" if r["beats_reference"] else "does NOT beat"
     print(f"{args.task}: teacher test macro F1 {r['test']['macro_f1']:.4f} {verdict} "
           f"{r['reference']['name']} {r['reference']['test_macro_f1']:.4f}")
 
 
 def cmd_softlabels(args):
-    from kdbench.tasks import get_task
     from kdbench.teacher.softlabels import write_softlabels
     params = config.load(args.params)
-    tc = params.task(args.task)
-    group = get_task(args.task, tc.custom or None).group
+    group = params.task_spec(args.task).group
     info = write_softlabels(args.teacher, args.data, Path(args.pool) / f"{group}.jsonl", args.out,
                             params.softlabels, params.seed)
     print({k: v for k, v in info.items() if k.endswith("_size")})
@@ -91,11 +101,10 @@ def cmd_softlabels(args):
 def cmd_fasttext(args):
     from kdbench.data.prepare import load_prepared
     from kdbench.distill.embeddings import train_fasttext
-    from kdbench.distill.train import texts_of
     from kdbench.io import read_jsonl
-    from kdbench.tasks import get_task
+    from kdbench.tasks import texts_of
     params = config.load(args.params)
-    task = get_task(args.task, params.task(args.task).custom or None)
+    task = params.task_spec(args.task)
     _, splits = load_prepared(args.data)
     pool = read_jsonl(Path(args.pool) / f"{task.group}.jsonl")
     sentences = [t.split() if isinstance(t, str) else t for t in texts_of(splits["train"] + pool)]
@@ -107,18 +116,23 @@ def cmd_distill(args):
     from kdbench.distill.train import run_distill
     params = config.load(args.params)
     params.task(args.task)
-    if args.student not in params.students:
-        raise KdbenchError(f"params.yaml: students: {args.student!r} not listed ({', '.join(params.students)})")
-    cfg = params.distill_for(args.variant)
-    report = run_distill(args.task, args.student, args.variant, cfg, args.data, args.softlabels, args.teacher,
-                         cfg.fasttext_vec or args.fasttext, args.out, args.metrics)
+    cfg = params.distill_for(args.variant, args.student)
+    report = _timed(args.timing, run_distill, args.task, args.student, args.variant, cfg,
+                    params.students[args.student].model, args.data, args.softlabels, args.teacher,
+                    cfg.fasttext_vec or args.fasttext, args.out, args.metrics)
     print(f"{args.task} {args.student} {args.variant}: test macro F1 {report['test']['macro_f1']:.4f}, "
           f"{report['params']:,} parameters")
 
 
 def cmd_predict(args):
     from kdbench.predict import predict_lines
-    lines = (open(args.input, encoding="utf-8") if args.input != "-" else sys.stdin).read().splitlines()
+    if args.input != "-" and not Path(args.input).is_file():
+        raise KdbenchError(f"{args.input}: no such file (--input)")
+    try:
+        text = Path(args.input).read_text(encoding="utf-8") if args.input != "-" else sys.stdin.read()
+    except UnicodeDecodeError as e:
+        raise KdbenchError(f"{args.input}: not valid UTF-8 (byte {e.start})") from None
+    lines = text.splitlines()
     model_dir = Path(args.models) / args.task / args.student / args.variant
     for line in predict_lines(model_dir, lines):
         print(line)
@@ -139,8 +153,7 @@ def cmd_report(args):
     from kdbench.report import build_report
     params = config.load(args.params)
     rows = bench_rows(args.bench) if Path(args.bench).is_file() else []
-    variants = {v: dataclasses.asdict(params.distill_for(v)) for v in params.variants}  # every key, resolved
-    summary = build_report(args.metrics, rows, variants, params.report, args.out)
+    summary = build_report(args.metrics, rows, params, args.out)
     for rec in summary["recommendations"].values():
         print(rec["answer"])
     print(f"{Path(args.out) / 'index.html'}: open it in a browser")
@@ -148,6 +161,8 @@ def cmd_report(args):
 
 def cmd_profile(args):
     from kdbench.bench.profile import profile
+    from kdbench.bench.runtimes import RUNTIMES
+    RUNTIMES.check(args.runtime, "--runtime")
     for path in profile(args.task, args.model, args.variant, args.runtime, args.out, args.seconds):
         print(path)
 
@@ -189,7 +204,8 @@ def build_parser():
         (["--out"], dict(default="models/backbone")))
     add("teacher", cmd_teacher, "fine-tune the teacher on one task", task,
         (["--data"], dict(required=True)), (["--backbone"], dict(default="models/backbone")),
-        (["--out"], dict(required=True)), (["--metrics"], dict(required=True)))
+        (["--out"], dict(required=True)), (["--metrics"], dict(required=True)),
+        (["--timing"], dict(default="", help="where to write the wall time (kept apart from the metrics)")))
     add("softlabels", cmd_softlabels, "teacher logits on train + unlabeled pool", task,
         (["--teacher"], dict(required=True)), (["--data"], dict(required=True)),
         (["--pool"], dict(default="data/pool")), (["--out"], dict(required=True)))
@@ -200,7 +216,8 @@ def build_parser():
         (["variant"], dict(help="variant name (params.yaml variants)")),
         (["--data"], dict(required=True)), (["--softlabels"], dict(required=True)),
         (["--teacher"], dict(required=True)), (["--fasttext"], dict(default="")),
-        (["--out"], dict(required=True)), (["--metrics"], dict(required=True)))
+        (["--out"], dict(required=True)), (["--metrics"], dict(required=True)),
+        (["--timing"], dict(default="", help="where to write the wall time (kept apart from the metrics)")))
     add("predict", cmd_predict, "label text with a trained student (one input per line)",
         (["--task"], dict(required=True)), (["--student"], dict(required=True)),
         (["--variant"], dict(default="kd", help="default: kd")),
@@ -219,7 +236,7 @@ def build_parser():
     add("profile", cmd_profile, "record one model's inference loop with py-spy (flame graph + speedscope)",
         (["--task"], dict(required=True)), (["--model"], dict(required=True, help="teacher or a student")),
         (["--variant"], dict(default="kd", help="distill variant of a student (default: kd)")),
-        (["--runtime"], dict(default="eager", choices=("eager", "onnx", "int8"))),
+        (["--runtime"], dict(default="eager", help="a runtime of kdbench/bench/runtimes.py (default: eager)")),
         (["--seconds"], dict(type=float, default=10.0, help="how long to loop over the sample")),
         (["--out"], dict(default="reports/profiles")))
     add("use", cmd_use, "switch params.yaml to a profile (quick, paper, all, smoke)",

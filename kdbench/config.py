@@ -1,13 +1,22 @@
-"""Typed view of params.yaml: one dataclass per block. Unknown keys and wrong types fail with the key's
-dotted name, so a typo never silently falls back to a default."""
+"""Typed view of params.yaml: one dataclass per block, and the one place defaults live.
+
+The dataclass defaults are the quick profile's values; every profile in profiles/ writes every key out
+(tests/test_config.py checks it), so no run silently takes a value its profile does not show. Every key is
+checked when the file is parsed, nested ones too: unknown keys, wrong types, names that are not registered
+or not safe as paths fail with the key's dotted name, before any stage starts.
+"""
 
 import dataclasses
+import re
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from kdbench.errors import KdbenchError
+from kdbench.registry import check_name
 
 
 @dataclass
@@ -18,64 +27,72 @@ class FetchConfig:
 
 @dataclass
 class TeacherConfig:
-    backbone: str = "e5-small"      # e5-small | minilm (offline, from PyPI) | a hub id | a local directory
+    backbone: str = "e5-small"      # e5-small | minilm | tiny-random (offline) | a hub id | a local directory
     pooling: str = "auto"           # mean | first | auto (= what the backbone was trained with)
     prefix: str = "auto"            # text prepended to classification inputs; auto = "query: " for e5, else ""
     num_layers: int = 0             # keep only the lowest N encoder layers (0 = all)
     freeze_embeddings: bool = True  # the e5 word table is 96M of its 118M parameters: freezing it is the speed lever
-    freeze_layers: int = 0          # freeze the lowest N encoder layers
-    max_length: int = 128           # sub-word tokens per example
+    freeze_layers: int = 4          # freeze the lowest N encoder layers as well
+    max_length: int = 64            # sub-word tokens per example
     epochs: int = 3
     patience: int = 2               # early stopping on validation loss, in epochs
     batch_size: int = 16
-    lr: float = 1e-4                # encoder learning rate
+    lr: float = 1e-4                # encoder learning rate (AdamW, linear decay)
     head_lr: float = 1e-3           # the freshly initialised head learns faster
     warmup: float = 0.1             # fraction of steps with linear warm-up
     weight_decay: float = 0.01
     seed: int = 0
+    threads: int = 2                # intra-op threads: fixed, because float sums depend on how work is split
     device: str = "auto"            # auto = CUDA when present, else CPU
 
     def __post_init__(self):
         _choice("teacher.pooling", self.pooling, ("auto", "mean", "first"))
-        _positive("teacher", self, ("max_length", "epochs", "patience", "batch_size", "lr", "head_lr"))
+        _positive("teacher", self, ("max_length", "epochs", "patience", "batch_size", "lr", "head_lr", "threads"))
 
 
 @dataclass
 class SoftlabelConfig:
     pool: bool = True               # also label the unlabeled pool (texts of the other tasks of the group)
-    pool_max: int = 2000            # cap on pool texts per task (0 = no cap); a seeded sample
+    pool_max: int = 1000            # cap on pool texts per task (0 = no cap); a seeded sample
     batch_size: int = 64
+
+    def __post_init__(self):
+        _positive("softlabels", self, ("batch_size",))
 
 
 @dataclass
 class DistillConfig:
-    loss: str = "mse"               # mse (the paper's) | kl | ce (hard labels only: the no-KD baseline) | mse+ce | kl+ce
+    loss: str = "mse"               # kdbench.distill.losses: mse (the paper's) | kl | ce (no KD) | mse+ce | kl+ce
     temperature: float = 1.0        # kl only
     alpha: float = 0.5              # weight of the hard-label term in mse+ce / kl+ce
-    embeddings: str = "random"      # random | fasttext | teacher (the teacher's sub-word pieces and their vectors)
+    embeddings: str = "random"      # kdbench.distill.embeddings: random | fasttext | teacher
     fasttext_vec: str = ""          # a .vec file (e.g. cc.id.300.vec); empty = the one the fasttext stage trains
     unlabeled: bool = False         # also learn from the teacher's labels on the unlabeled pool
     length_filter: bool = True      # with unlabeled: only pool texts within the train inter-quartile length range
-    max_length: int = 128           # tokens per example
+    max_length: int = 64            # tokens per example
     min_count: int = 2              # word-level vocabulary: words seen fewer times in train become <unk>
-    epochs: int = 10
-    patience: int = 3               # early stopping on validation loss (cross-entropy on valid gold), in epochs
+    epochs: int = 8
+    patience: int = 2               # early stopping on validation loss (cross-entropy on valid gold), in epochs
     batch_size: int = 32
-    lr: float = 0.001
-    lr_by_student: dict = field(default_factory=dict)  # e.g. {bert-small: 0.0001}: deeper students want less
+    lr: float = 0.001               # students.<name>.lr overrides it for one student
     seed: int = 0
-    student: dict = field(default_factory=dict)  # size overrides per student, e.g. {bilstm: {hidden: 256}}
+    threads: int = 2                # intra-op threads: fixed, because float sums depend on how work is split
 
     def __post_init__(self):
-        _choice("distill.loss", self.loss, ("mse", "kl", "ce", "mse+ce", "kl+ce"))
-        _choice("distill.embeddings", self.embeddings, ("random", "fasttext", "teacher"))
-        _positive("distill", self, ("temperature", "max_length", "min_count", "epochs", "patience", "batch_size", "lr"))
+        _registry("loss").check(self.loss, "distill.loss")
+        _registry("embedding").check(self.embeddings, "distill.embeddings")
+        _positive("distill", self, ("temperature", "max_length", "min_count", "epochs", "patience", "batch_size",
+                                    "lr", "threads"))
         if not 0.0 <= self.alpha <= 1.0:
             raise KdbenchError(f"params.yaml: distill.alpha: must be in [0, 1], got {self.alpha}")
 
-    @property
-    def uses_teacher(self):
-        return self.loss != "ce"
+
+@dataclass
+class StudentSettings:
+    """params.yaml `students.<name>`: what is particular to one student. Each distill stage depends on
+    exactly its student's entry, so changing BERT-Small's learning rate reruns only BERT-Small."""
+    lr: float | None = None         # learning rate for this student (null: the variant's distill.lr)
+    model: dict = field(default_factory=dict)  # size overrides of the student's config, e.g. {hidden: 256}
 
 
 @dataclass
@@ -92,13 +109,13 @@ class BenchConfig:
     passes: int = 3                 # timed walks over the sample; each sentence keeps its fastest
     threads: int = 1                # torch and ONNX Runtime intra-op threads, recorded with every row
     batch_size: int = 32            # throughput is measured on the whole test split at this batch size
-    runtimes: list = field(default_factory=lambda: ["eager", "onnx", "int8"])
+    runtimes: list[str] = field(default_factory=lambda: _registry("runtime").names())  # kdbench.bench.runtimes
     rss: bool = True                # peak RSS of a fresh subprocess per case (about 3 s each)
 
     def __post_init__(self):
         _positive("bench", self, ("sample", "passes", "threads", "batch_size"))
-        for r in self.runtimes:
-            _choice("bench.runtimes", r, ("eager", "onnx", "int8"))
+        for i, r in enumerate(self.runtimes):
+            _registry("runtime").check(r, f"bench.runtimes[{i}]")
 
 
 @dataclass
@@ -121,22 +138,39 @@ class ReportConfig:
 
 @dataclass
 class TaskConfig:
+    """params.yaml `tasks.<name>`; every key is optional."""
     max_train: int = 0              # cap on training examples (0 = all); a seeded sample
     max_valid: int = 0              # cap on validation examples (0 = all); test is never sampled
     custom: str = ""                # csv | tsv | conll: your own data in data/custom/<task>/
+    labels: list[str] = field(default_factory=list)  # custom: the label set (else the train labels)
+    scheme: str = "auto"            # custom conll: bio | plain (each tag a one-word chunk) | auto
+    tag_column: int = -1            # custom conll: the tag's column (0 is the token; -1 = the last)
     teacher: dict = field(default_factory=dict)  # overrides of the teacher block for this task
+
+    def __post_init__(self):
+        from kdbench.tasks import CUSTOM_FORMATS, SCHEMES
+
+        if self.custom:
+            _choice("custom", self.custom, tuple(CUSTOM_FORMATS))
+        _choice("scheme", self.scheme, SCHEMES)
+        if self.max_train < 0 or self.max_valid < 0:
+            raise KdbenchError("params.yaml: max_train and max_valid must be >= 0 (0 = all)")
+
+
+BLOCKS = {"fetch": FetchConfig, "teacher": TeacherConfig, "softlabels": SoftlabelConfig, "distill": DistillConfig,
+          "fasttext": FasttextConfig, "bench": BenchConfig, "gate": GateConfig, "report": ReportConfig}
 
 
 @dataclass
 class Params:
-    seed: int = 0
-    tasks: dict = field(default_factory=dict)
+    seed: int = 0                   # data sampling and the unlabeled pool sample
+    tasks: dict = field(default_factory=dict)       # name -> TaskConfig
+    students: dict = field(default_factory=dict)    # name -> StudentSettings
+    variants: dict = field(default_factory=dict)    # name -> overrides of the distill block
     fetch: FetchConfig = field(default_factory=FetchConfig)
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
     softlabels: SoftlabelConfig = field(default_factory=SoftlabelConfig)
-    students: list = field(default_factory=list)
     distill: DistillConfig = field(default_factory=DistillConfig)
-    variants: dict = field(default_factory=dict)
     fasttext: FasttextConfig = field(default_factory=FasttextConfig)
     bench: BenchConfig = field(default_factory=BenchConfig)
     gate: GateConfig = field(default_factory=GateConfig)
@@ -147,17 +181,49 @@ class Params:
             raise KdbenchError(f"params.yaml: tasks.{name}: task not listed (listed: {', '.join(self.tasks)})")
         return self.tasks[name]
 
+    def task_spec(self, name):
+        """The kdbench.tasks.Task of a listed task: the registered one, or the user's own (`custom:`)."""
+        from kdbench.tasks import get_task
+        return get_task(name, self.task(name))
+
     def teacher_for(self, name):
         """The teacher block with this task's overrides applied."""
-        merged = {**dataclasses.asdict(self.teacher), **self.task(name).teacher}
-        return _build(TeacherConfig, merged, f"tasks.{name}.teacher")
+        return build(TeacherConfig, {**dataclasses.asdict(self.teacher), **self.task(name).teacher},
+                     f"tasks.{name}.teacher")
 
-    def distill_for(self, variant):
-        """The distill block with this variant's overrides applied."""
+    def distill_for(self, variant, student=None):
+        """The distill block with the variant's overrides applied, then the student's learning rate."""
         if variant not in self.variants:
             raise KdbenchError(f"params.yaml: variants.{variant}: not listed (listed: {', '.join(self.variants)})")
-        merged = {**dataclasses.asdict(self.distill), **(self.variants[variant] or {})}
-        return _build(DistillConfig, merged, f"variants.{variant}")
+        cfg = build(DistillConfig, {**dataclasses.asdict(self.distill), **self.variants[variant]},
+                    f"variants.{variant}")
+        if student is not None:
+            if student not in self.students:
+                raise KdbenchError(f"params.yaml: students.{student}: not listed "
+                                   f"(listed: {', '.join(self.students)})")
+            if self.students[student].lr is not None:
+                cfg = dataclasses.replace(cfg, lr=self.students[student].lr)
+        return cfg
+
+
+def _registry(what):
+    """The registry of `what`, imported to check that a name is registered. tests/test_dvc_deps.py does not
+    count the imports in this function as code a stage runs: a name check cannot change what a stage
+    writes, and counting them would make every stage depend on every student, loss and runtime."""
+    if what == "student":
+        from kdbench.students import STUDENTS
+        return STUDENTS
+    if what == "loss":
+        from kdbench.distill.losses import LOSSES
+        return LOSSES
+    if what == "embedding":
+        from kdbench.distill.embeddings import EMBEDDINGS
+        return EMBEDDINGS
+    if what == "runtime":
+        from kdbench.bench.runtimes import RUNTIMES
+        return RUNTIMES
+    from kdbench.tasks import TASKS
+    return TASKS
 
 
 def _choice(key, value, allowed):
@@ -171,48 +237,106 @@ def _positive(block, obj, names):
             raise KdbenchError(f"params.yaml: {block}.{n}: must be > 0, got {getattr(obj, n)}")
 
 
-def _build(cls, values, key):
-    """cls(**values), refusing unknown keys and values of the wrong type with the key's dotted name."""
+def _typed(value, hint, key):
+    """`value` as type `hint` (int, float, bool, str, list[X], dict, X | None), or an error naming `key`."""
+    if isinstance(hint, types.UnionType):  # X | None
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        return None if value is None else _typed(value, args[0], key)
+    origin = typing.get_origin(hint)
+    if origin is list:
+        if not isinstance(value, list):
+            raise KdbenchError(f"params.yaml: {key}: expected a list, got {value!r}")
+        return [_typed(v, typing.get_args(hint)[0], f"{key}[{i}]") for i, v in enumerate(value)]
+    if hint is dict:
+        if not isinstance(value, dict):
+            raise KdbenchError(f"params.yaml: {key}: expected a mapping, got {value!r}")
+        return value
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)  # YAML reads 1 as an int
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise KdbenchError(f"params.yaml: {key}: expected {hint.__name__}, got {value!r}")
+    return value
+
+
+def build(cls, values, key):
+    """cls(**values), refusing unknown keys and values of the wrong type with the key's dotted name.
+    Errors raised by cls's own checks are re-keyed to `key`."""
+    if values is None:
+        values = {}
     if not isinstance(values, dict):
-        raise KdbenchError(f"params.yaml: {key}: expected a mapping, got {type(values).__name__}")
-    defaults = cls()
+        raise KdbenchError(f"params.yaml: {key}: expected a mapping, got {values!r}")
+    hints = typing.get_type_hints(cls)
     known = [f.name for f in dataclasses.fields(cls)]
+    typed = {}
     for k, v in values.items():
         if k not in known:
             raise KdbenchError(f"params.yaml: {key}.{k}: unknown key (known: {', '.join(known)})")
-        expected = type(getattr(defaults, k))
-        if expected is float and isinstance(v, int) and not isinstance(v, bool):
-            values[k] = float(v)  # YAML reads 1 as an int
-        elif not isinstance(v, expected) or (expected is int and isinstance(v, bool)):
-            raise KdbenchError(f"params.yaml: {key}.{k}: expected {expected.__name__}, got {v!r}")
-    return cls(**values)
+        typed[k] = _typed(v, hints[k], f"{key}.{k}")
+    try:
+        return cls(**typed)
+    except KdbenchError as e:  # "params.yaml: distill.loss: ..." -> "params.yaml: variants.kd.loss: ..."
+        message = str(e)
+        block = re.match(r"params\.yaml: (\w+)\.", message)
+        if block and block.group(1) in BLOCKS:
+            message = message.replace(f"params.yaml: {block.group(1)}.", f"params.yaml: {key}.", 1)
+        elif not message.startswith(f"params.yaml: {key}"):
+            message = message.replace("params.yaml: ", f"params.yaml: {key}.", 1)
+        raise KdbenchError(message) from None
+
+
+def _named(raw, key, check=None):
+    """A mapping of safe names (validated with `check(name)` too) -> its values."""
+    if not isinstance(raw, dict):
+        hint = f" (a mapping of name -> settings, e.g. {{{raw}: {{}}}})" if isinstance(raw, str) else \
+            " (a mapping of name -> settings)"
+        raise KdbenchError(f"params.yaml: {key}: expected a mapping, got {raw!r}{hint}")
+    if not raw:
+        raise KdbenchError(f"params.yaml: {key}: list at least one (a mapping of name -> settings)")
+    for name in raw:
+        check_name(name, f"{key}.{name}")
+        if check:
+            check(name, f"{key}.{name}")
+    return raw
+
+
+def _check_student_settings(name, settings):
+    STUDENTS = _registry("student")
+    known = [f.name for f in dataclasses.fields(STUDENTS.meta(name, "config"))]
+    for k, v in settings.model.items():
+        if k not in known or k in ("vocab_size", "kind", "n_labels", "n_aspects", "pad_id"):
+            raise KdbenchError(f"params.yaml: students.{name}.model.{k}: unknown size setting of {name} "
+                               f"(known: {', '.join(n for n in known if n not in ('vocab_size', 'kind'))})")
+        _typed(v, typing.get_type_hints(STUDENTS.meta(name, "config"))[k], f"students.{name}.model.{k}")
+    if settings.lr is not None and settings.lr <= 0:
+        raise KdbenchError(f"params.yaml: students.{name}.lr: must be > 0, got {settings.lr}")
 
 
 def parse(raw):
     """Params from the parsed YAML mapping."""
-    raw = dict(raw or {})
-    unknown = set(raw) - {f.name for f in dataclasses.fields(Params)}
+    STUDENTS, TASKS = _registry("student"), _registry("task")
+
+    if not isinstance(raw, dict):
+        raise KdbenchError("params.yaml: expected a mapping of blocks (tasks, students, variants, teacher, ...)")
+    names = [f.name for f in dataclasses.fields(Params)]
+    unknown = sorted(set(raw) - set(names))
     if unknown:
-        raise KdbenchError(f"params.yaml: {sorted(unknown)[0]}: unknown key "
-                           f"(known: {', '.join(f.name for f in dataclasses.fields(Params))})")
-    tasks = raw.pop("tasks", None) or {}
-    if not isinstance(tasks, dict) or not tasks:
-        raise KdbenchError("params.yaml: tasks: list at least one task (a mapping of task name -> settings)")
-    if not isinstance(raw.get("seed", 0), int):
-        raise KdbenchError(f"params.yaml: seed: expected int, got {raw['seed']!r}")
+        raise KdbenchError(f"params.yaml: {unknown[0]}: unknown key (known: {', '.join(names)})")
+    tasks = _named(raw.get("tasks"), "tasks")
+    task_configs = {name: build(TaskConfig, v, f"tasks.{name}") for name, v in tasks.items()}
+    for name, tc in task_configs.items():
+        if not tc.custom and name not in TASKS:
+            raise KdbenchError(f"params.yaml: tasks.{name}: unknown task (public tasks: {', '.join(TASKS)}; "
+                               "or declare your own with `custom: csv | tsv | conll`)")
+    students = _named(raw.get("students"), "students", STUDENTS.check)
+    student_settings = {name: build(StudentSettings, v, f"students.{name}") for name, v in students.items()}
+    for name, settings in student_settings.items():
+        _check_student_settings(name, settings)
+    variants = _named(raw.get("variants"), "variants")
     params = Params(
-        seed=raw.get("seed", 0),
-        tasks={name: _build(TaskConfig, dict(v or {}), f"tasks.{name}") for name, v in tasks.items()},
-        fetch=_build(FetchConfig, dict(raw.get("fetch") or {}), "fetch"),
-        teacher=_build(TeacherConfig, dict(raw.get("teacher") or {}), "teacher"),
-        softlabels=_build(SoftlabelConfig, dict(raw.get("softlabels") or {}), "softlabels"),
-        students=list(raw.get("students") or []),
-        distill=_build(DistillConfig, dict(raw.get("distill") or {}), "distill"),
-        variants=dict(raw.get("variants") or {}),
-        fasttext=_build(FasttextConfig, dict(raw.get("fasttext") or {}), "fasttext"),
-        bench=_build(BenchConfig, dict(raw.get("bench") or {}), "bench"),
-        gate=_build(GateConfig, dict(raw.get("gate") or {}), "gate"),
-        report=_build(ReportConfig, dict(raw.get("report") or {}), "report"),
+        seed=_typed(raw.get("seed", 0), int, "seed"),
+        tasks=task_configs, students=student_settings,
+        variants={name: _typed(v if v is not None else {}, dict, f"variants.{name}") for name, v in variants.items()},
+        **{block: build(cls, raw.get(block), block) for block, cls in BLOCKS.items()},
     )
     # validate per-task and per-variant overrides now, not halfway through a run
     for name in params.tasks:
@@ -222,12 +346,33 @@ def parse(raw):
     return params
 
 
-def load(path="params.yaml"):
+class _Loader(yaml.SafeLoader):
+    """YAML with YAML 1.2's floats: PyYAML (YAML 1.1) reads 5e-05, as DVC writes `-S teacher.lr=5e-5`, as a
+    string; with this resolver it is the float it looks like."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                   |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                   |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+                   |[-+]?\.(?:inf|Inf|INF)
+                   |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."))
+
+
+def read_yaml(path):
+    """The YAML file at `path` (floats as YAML 1.2 reads them), or one error naming the file and line."""
     path = Path(path)
     if not path.exists():
         raise KdbenchError(f"{path}: not found (run kdbench from the project root)")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
     except yaml.YAMLError as e:
-        raise KdbenchError(f"{path}: not valid YAML: {e}".splitlines()[0]) from None
-    return parse(raw)
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise KdbenchError(f"{where}: not valid YAML: {getattr(e, 'problem', None) or e}".splitlines()[0]) from None
+
+
+def load(path="params.yaml"):
+    return parse(read_yaml(path))

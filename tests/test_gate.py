@@ -51,7 +51,7 @@ def test_missing_case_regresses_and_new_case_is_noted():
 
 def test_gate_command_prints_a_table_and_exits_nonzero(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "params.yaml").write_text("tasks: {smsa: {}}\n")
+    (tmp_path / "params.yaml").write_text("tasks: {smsa: {}}\nstudents: {bilstm: {}}\nvariants: {kd: {}}\n")
     bench_file(tmp_path / "base.json", BASE)
     assert main_exit(["gate", "--bench", "base.json", "--baseline", "baseline.json", "--update"]) == 0
     assert set(json.loads((tmp_path / "baseline.json").read_text())["cases"]) == {r["id"] for r in BASE}

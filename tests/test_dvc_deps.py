@@ -1,0 +1,129 @@
+"""dvc.yaml's deps cannot go stale: every stage depends on every kdbench module its command runs.
+
+The modules are found statically: the `kdbench <subcommand>` of the stage's cmd starts in cli.py (its
+module-level code, `main`, `build_parser` and that subcommand's `cmd_<name>`, not the other subcommands),
+and every `import` reached from there is followed, function-level imports included, as are module names
+given as strings (`python -m kdbench.bench.rss` in a subprocess) and the pytest files a stage runs. A stage
+that misses one fails here with the file to add; a kdbench dep that covers nothing the stage runs fails too.
+"""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO
+
+PACKAGE = "kdbench"
+MODULE_STRING = re.compile(rf"^{PACKAGE}(\.\w+)+$")
+
+
+def module_path(name):
+    """The file of a kdbench module name (a package's __init__.py), or None when there is none."""
+    base = REPO.joinpath(*name.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _with_parents(name):
+    """Importing a.b.c runs a/__init__.py and a/b/__init__.py first."""
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def imported_modules(tree):
+    """kdbench module names a syntax tree imports (anywhere in it) or names as a string."""
+    found = set()
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]  # `from pkg import mod`
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and MODULE_STRING.match(node.value):
+            names = [node.value]
+        for name in names:
+            if name.split(".")[0] == PACKAGE:
+                found.update(n for n in _with_parents(name) if module_path(n))
+    return found
+
+
+# Functions whose imports only check that a name is registered (see kdbench/config.py `_registry`).
+NAME_CHECKS = {"kdbench/config.py": {"_registry"}}
+
+
+def parse(path):
+    """The syntax tree of a kdbench file, without its name-check functions."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip = NAME_CHECKS.get(str(path.relative_to(REPO)), set())
+    tree.body = [n for n in tree.body if not (isinstance(n, ast.FunctionDef) and n.name in skip)]
+    return tree
+
+
+def closure(start_files, skip=()):
+    """Every kdbench file reached from `start_files` by imports (not following `skip`)."""
+    seen, todo = set(), list(start_files)
+    while todo:
+        path = todo.pop()
+        if path in seen or path in skip:
+            continue
+        seen.add(path)
+        todo += [module_path(m) for m in imported_modules(parse(path))]
+    return seen
+
+
+def command_files(subcommand):
+    """The files `kdbench <subcommand>` runs: cli.py without the other subcommands' functions, and all
+    that it imports."""
+    cli = REPO / PACKAGE / "cli.py"
+    tree = ast.parse(cli.read_text(encoding="utf-8"))
+    tree.body = [n for n in tree.body if not (isinstance(n, ast.FunctionDef) and n.name.startswith("cmd_")
+                                              and n.name != f"cmd_{subcommand.replace('-', '_')}")]
+    start = {module_path(m) for m in imported_modules(tree)} - {cli}
+    if subcommand == "bench":  # it runs the pytest-benchmark cases, which import the harness
+        start |= set((REPO / "tests" / "benchmarks").glob("*.py"))
+    return closure(start, skip={cli}) | {cli}
+
+
+def stages():
+    """(stage name, subcommand, deps) of every stage in dvc.yaml."""
+    spec = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    out = []
+    for name, stage in spec.items():
+        body = stage.get("do", stage)
+        words = body["cmd"].split()
+        assert words[0] == "kdbench", f"{name}: the command is not a kdbench subcommand"
+        out.append((name, words[1], body.get("deps", [])))
+    return out
+
+
+def covers(dep, path):
+    rel = path.relative_to(REPO)
+    return Path(dep) == rel or Path(dep) in rel.parents
+
+
+@pytest.mark.parametrize("name, subcommand, deps", stages(), ids=[s[0] for s in stages()])
+def test_stage_depends_on_every_module_it_runs(name, subcommand, deps):
+    needed = command_files(subcommand)
+    missing = sorted(str(p.relative_to(REPO)) for p in needed if not any(covers(d, p) for d in deps))
+    assert not missing, f"dvc.yaml stage {name!r} runs these files but does not depend on them: {missing}"
+    code_deps = [d for d in deps if d.split("/")[0] in (PACKAGE, "tests")]
+    unused = [d for d in code_deps if not any(covers(d, p) for p in needed)]
+    assert not unused, f"dvc.yaml stage {name!r} depends on code it never runs: {unused}"
+    # a directory dep is only for a folder the stage runs all of (else a change elsewhere in it reruns it)
+    extra = sorted(str(p.relative_to(REPO)) for d in code_deps if (REPO / d).is_dir()
+                   for p in (REPO / d).rglob("*.py") if p not in needed)
+    assert not extra, f"dvc.yaml stage {name!r} depends on folders holding files it never runs: {extra}"
+
+
+def test_the_check_sees_a_missing_dep(tmp_path):
+    """Removing one dep of the distill stage is caught (the check itself can fail)."""
+    (name, subcommand, deps), = [s for s in stages() if s[0] == "distill"]
+    needed = command_files(subcommand)
+    assert REPO / "kdbench" / "metrics.py" in needed and REPO / "kdbench" / "trainer.py" in needed
+    fewer = [d for d in deps if d != "kdbench/metrics.py"]
+    assert not any(covers(d, REPO / "kdbench" / "metrics.py") for d in fewer)
