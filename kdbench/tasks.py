@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kdbench.errors import KdbenchError
+from kdbench.registry import Registry
 
 KINDS = ("single", "pair", "multi-aspect", "tagging", "qa-tagging")
 CLASSIFICATION_KINDS = ("single", "pair", "multi-aspect")
+GROUPS = ("classification", "labeling")  # the paper pools unlabeled text per group
 GOLD_KEY = {"single": "label", "pair": "label", "multi-aspect": "labels", "tagging": "tags", "qa-tagging": "tags"}
 
 
@@ -43,6 +45,18 @@ def decode(logits, labels, kind):
     return [labels[int(i)] for i in ids]
 
 
+def texts_of(records):
+    """The texts of prepared records, what vocabularies and FastText vectors are built from: token lists
+    for tagging (question and passage), strings otherwise (both texts of a pair)."""
+    out = []
+    for r in records:
+        if "tokens" in r:
+            out += [r["tokens"]] + ([r["question"]] if "question" in r else [])
+        else:
+            out += [r["text"]] + ([r["text_b"]] if "text_b" in r else [])
+    return out
+
+
 def record_labels(kind, record):
     """Every label a prepared record carries, as a list: one, one per aspect or one per word."""
     gold = record[GOLD_KEY[kind]]
@@ -50,34 +64,55 @@ def record_labels(kind, record):
 
 
 SPLITS = ("train", "valid", "test")
-# File formats a reader exists for (kdbench.data.readers.READERS); `custom` tasks pick one by extension.
-FORMATS = ("indonlu-csv", "indonlu-tsv", "indonlu-aspect-csv", "indonlu-pair-csv", "indonlu-qa-csv",
-           "conll", "indolem-pos", "indolem-sentiment-csv", "custom-csv", "custom-tsv")
+SCHEMES = ("auto", "bio", "plain")  # how tags are chunked for scoring: see tag_scheme
 
 
 @dataclass(frozen=True)
 class Task:
     name: str
     kind: str
-    format: str                   # which reader parses the raw files
+    format: str                   # which reader parses the raw files (kdbench.data.readers.READERS)
     files: dict                   # split -> path relative to the raw data root (data/raw or a custom dir)
     paper_name: str = ""          # the name the paper uses, if the paper used this task
     labels: tuple = ()            # fixed label order where upstream defines one (else sorted from train)
     aspects: tuple = ()           # multi-aspect only: aspect column names in file order
     custom: bool = False
-    extra: dict = field(default_factory=dict)
+    scheme: str = "bio"           # tagging: bio (B-/I- chunks) or plain (every tag a one-word chunk); auto decides
+    options: dict = field(default_factory=dict)  # reader keyword arguments, e.g. {"tag_column": 2}
 
     @property
     def group(self):
-        """The paper pools unlabeled text per group: classification or labeling."""
-        return "classification" if self.kind in CLASSIFICATION_KINDS else "labeling"
+        return group_of(self.kind)
 
     @property
     def is_tagging(self):
         return self.group == "labeling"
 
 
-_REGISTRY: dict[str, Task] = {}
+def group_of(kind):
+    """classification or labeling: the unlabeled pool a task of this kind shares."""
+    return GROUPS[0] if kind in CLASSIFICATION_KINDS else GROUPS[1]
+
+
+def _chunk_prefixed(tag):
+    return tag == "O" or tag in ("B", "I", "E", "S") or tag[:2] in ("B-", "I-", "E-", "S-")
+
+
+def tag_scheme(scheme, tags):
+    """bio or plain for a tagging task's train tags. `auto`: bio when every tag is O or carries a chunk
+    prefix (B-PER, I-PER, or bare B/I as in KEPS), else plain: part-of-speech style tags, where each word is
+    a chunk of its own (without this the chunk scorer finds no chunks and every model scores 0.0)."""
+    if scheme != "auto":
+        return scheme
+    return "bio" if all(_chunk_prefixed(t) for t in tags) else "plain"
+
+
+def plain_to_chunks(tags):
+    """Plain tags as one-word chunks: NN -> B-NN (O stays outside), as POSP and BaPOS write theirs."""
+    return [t if t == "O" else f"B-{t}" for t in tags]
+
+
+TASKS = Registry("task")
 _BAPOS_TAGS = (  # upstream IndoNLU PosTagIdnDataset's 41 tags
     "B-CC", "B-CD", "B-DT", "B-FW", "B-IN", "B-JJ", "B-MD", "B-NEG", "B-NN", "B-NND", "B-NNP", "B-OD", "B-PR",
     "B-PRP", "B-RB", "B-RP", "B-SC", "B-SYM", "B-UH", "B-VB", "B-WH", "B-X", "B-Z", "I-CC", "I-CD", "I-IN",
@@ -86,13 +121,11 @@ _BAPOS_TAGS = (  # upstream IndoNLU PosTagIdnDataset's 41 tags
 
 
 def _register(name, kind, fmt, folder, ext, paper_name="", **kw):
-    if name in _REGISTRY:
-        raise ValueError(f"task {name!r} registered twice")
     if folder.startswith("indolem/"):
         files = kw.pop("files")
     else:
         files = {s: f"indonlu/{folder}/{s}_preprocess.{ext}" for s in SPLITS}
-    _REGISTRY[name] = Task(name, kind, fmt, files, paper_name, **kw)
+    TASKS.add(name, Task(name, kind, fmt, files, paper_name, **kw))
 
 
 # IndoNLU (IndoNLP/indonlu, dataset/), in the IndoNLU paper's order.
@@ -117,38 +150,40 @@ _register("facqa", "qa-tagging", "indonlu-qa-csv", "facqa_qa-factoid-itb", "csv"
 _register("indolem_sentiment", "single", "indolem-sentiment-csv", "indolem/sentiment", "csv", "SentA",
           files={"train": "indolem/sentiment/train0.csv", "valid": "indolem/sentiment/dev0.csv",
                  "test": "indolem/sentiment/test0.csv"})
-_register("indolem_pos", "tagging", "indolem-pos", "indolem/pos", "tsv", "POS",
+_register("indolem_pos", "tagging", "conll", "indolem/pos", "tsv", "POS", scheme="plain",
           files={"train": "indolem/pos/train.01.tsv", "valid": "indolem/pos/dev.01.tsv",
                  "test": "indolem/pos/test.01.tsv"})
 
-CUSTOM_FORMATS = {"csv": ("custom-csv", None), "tsv": ("custom-tsv", None), "conll": ("conll", "tagging")}
+CUSTOM_FORMATS = {"csv": "custom-csv", "tsv": "custom-tsv", "conll": "conll"}
 
 
-def custom_task(name, fmt):
-    """A user's own data: data/custom/<name>/{train,valid,test}.<fmt>.
+def custom_task(name, fmt, labels=(), scheme="auto", tag_column=-1):
+    """A user's own data: data/custom/<name>/{train,valid,test}.<fmt> (see data/custom/README.md).
 
-    csv/tsv rows are `text,label` (single) or `text,text_b,label` (pair), with a header row;
-    conll is `token<TAB>tag` lines with a blank line between sentences. The kind of a csv/tsv task is
-    decided from its column count when it is read."""
+    csv/tsv: a header row `text,label` (single) or `text,text_b,label` (pair); the kind is decided from
+    the header when the files are read. conll: `token ... tag` lines (tag in column `tag_column`, default
+    the last), a blank line between sentences. `labels` fixes the label set (else: the train labels)."""
     if fmt not in CUSTOM_FORMATS:
         raise KdbenchError(f"params.yaml: tasks.{name}.custom: unknown format {fmt!r} "
                            f"(choose one of {', '.join(CUSTOM_FORMATS)})")
-    reader, kind = CUSTOM_FORMATS[fmt]
     files = {s: f"{name}/{s}.{fmt}" for s in SPLITS}
-    return Task(name, kind or "single", reader, files, custom=True)
+    options = {"tag_column": tag_column} if fmt == "conll" else {}
+    return Task(name, "tagging" if fmt == "conll" else "single", CUSTOM_FORMATS[fmt], files, custom=True,
+                labels=tuple(labels), scheme=scheme, options=options)
 
 
 def list_tasks():
-    return list(_REGISTRY)
+    return TASKS.names()
 
 
-def get_task(name, custom=None):
-    """The registered task `name`, or a custom task when `custom` (a format name) is given."""
-    if custom:
-        if name in _REGISTRY:
+def get_task(name, settings=None):
+    """The registered task `name`, or the user's own task when `settings` (a config.TaskConfig) says
+    `custom: <format>`."""
+    if settings is not None and settings.custom:
+        if name in TASKS:
             raise KdbenchError(f"params.yaml: tasks.{name}: a custom task cannot reuse the public task name")
-        return custom_task(name, custom)
-    if name not in _REGISTRY:
-        raise KdbenchError(f"unknown task {name!r}; known tasks: {', '.join(_REGISTRY)} "
+        return custom_task(name, settings.custom, settings.labels, settings.scheme, settings.tag_column)
+    if name not in TASKS:
+        raise KdbenchError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)} "
                            "(or declare your own with `custom:` in params.yaml)")
-    return _REGISTRY[name]
+    return TASKS.get(name)

@@ -9,6 +9,7 @@ from kdbench.data.prepare import load_prepared, prepare_task
 from kdbench.data.readers import READERS
 from kdbench.errors import DataError
 from kdbench.tasks import SPLITS, custom_task, get_task
+from tests.conftest import REPO
 
 
 def leftovers(parent):
@@ -23,7 +24,7 @@ def test_prepare_pair_task(mirror, tmp_path):
     assert names == ["labels.json", "test.jsonl", "train.jsonl", "valid.jsonl"]
     assert json.loads((out / "labels.json").read_text()) == meta == {
         "task": "wrete", "kind": "pair", "labels": ["Entail_or_Paraphrase", "NotEntail"], "aspects": None,
-        "sizes": {"train": 300, "valid": 50, "test": 100},
+        "scheme": None, "sizes": {"train": 300, "valid": 50, "test": 100},
         "source_sizes": {"train": 300, "valid": 50, "test": 100},
     }
     loaded_meta, data = load_prepared(out)
@@ -103,3 +104,28 @@ def test_write_failure_leaves_no_out_dir_and_no_temp_dir(mirror, tmp_path, monke
     with pytest.raises(OSError, match="disk full"):
         prepare_task(get_task("wrete"), mirror, parent / "wrete")
     assert list(parent.iterdir()) == []
+
+
+def test_a_killed_writer_leaves_nothing_the_next_write_keeps(tmp_path):
+    """SIGKILL skips `finally`: a writer killed inside atomic_path leaves its temporary directory. The next
+    write of the same artifact removes it (its process is gone), and DVC never hashes it (.dvcignore)."""
+    import signal
+    import subprocess
+    import sys
+
+    from kdbench.io import atomic_path, write_json
+    dest = tmp_path / "models" / "kd"
+    child = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from kdbench.io import atomic_path\n"
+        f"with atomic_path({str(dest)!r}, is_dir=True) as tmp:\n"
+        "    (tmp / 'half.bin').write_bytes(b'x' * 100)\n"
+        "    print('writing', flush=True); time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "writing"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    leftover = [p.name for p in dest.parent.iterdir()]
+    assert not dest.exists() and len(leftover) == 1 and leftover[0].startswith(".kd.tmp-")
+    assert ".*.tmp-*" in (REPO / ".dvcignore").read_text()
+    with atomic_path(dest, is_dir=True) as tmp:
+        write_json(tmp / "ok.json", {"ok": True})
+    assert [p.name for p in dest.parent.iterdir()] == ["kd"] and (dest / "ok.json").is_file()

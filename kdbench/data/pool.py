@@ -13,9 +13,7 @@ from tqdm import tqdm
 
 from kdbench.data.readers import READERS
 from kdbench.io import atomic_path, write_jsonl
-from kdbench.tasks import get_task, list_tasks
-
-GROUPS = ("classification", "labeling")
+from kdbench.tasks import GROUPS, get_task, list_tasks
 
 
 def pool_key(record):
@@ -28,7 +26,7 @@ def build_pool(raw_root, out_dir):
     pools = {g: {} for g in GROUPS}
     for name in tqdm(list_tasks(), desc="pool", disable=None):
         task = get_task(name)
-        for rec in READERS[task.format](Path(raw_root) / task.files["train"]):
+        for rec in READERS[task.format](Path(raw_root) / task.files["train"], **task.options):
             if task.is_tagging:
                 entries = [{"tokens": rec["tokens"]}]
             else:

@@ -8,7 +8,7 @@ from pathlib import Path
 from kdbench.data.readers import READERS
 from kdbench.errors import DataError, KdbenchError
 from kdbench.io import atomic_path, read_jsonl, write_json, write_jsonl
-from kdbench.tasks import SPLITS, record_labels
+from kdbench.tasks import SPLITS, plain_to_chunks, record_labels, tag_scheme
 
 
 def _kind(task, paths, data):
@@ -22,7 +22,7 @@ def _kind(task, paths, data):
     return kinds["train"]
 
 
-def _check_labels(path, kind, records, vocab, aspects):
+def _check_labels(path, kind, records, vocab, aspects, hint=""):
     known = set(vocab)
     for rec in records:
         labels = record_labels(kind, rec)
@@ -33,7 +33,7 @@ def _check_labels(path, kind, records, vocab, aspects):
                 # conll sentences have one token per line, so token i sits i lines below the first.
                 line = rec["_line"] + i if kind == "tagging" else rec["_line"]
                 shown = ", ".join(vocab) if len(vocab) <= 20 else f"{len(vocab)} labels"
-                raise DataError(path, line, f"label {label!r} is not in the label set ({shown})")
+                raise DataError(path, line, f"label {label!r} is not in the label set ({shown}){hint}")
 
 
 def _sample(records, k, seed):
@@ -55,19 +55,30 @@ def prepare_task(task, raw_root, out_dir, max_train=None, max_valid=None, seed=0
     for s in SPLITS:
         if not paths[s].is_file():
             raise KdbenchError(f"{paths[s]}: file not found (task {task.name}, split {s})")
-        data[s] = read(paths[s])
+        data[s] = read(paths[s], **task.options)
         if not data[s]:
             raise DataError(paths[s], None, "no records")
     kind = _kind(task, paths, data)
+    scheme = None
+    if kind in ("tagging", "qa-tagging"):
+        scheme = tag_scheme(task.scheme, {t for r in data["train"] for t in r["tags"]})
+        if scheme == "plain":  # each tag a one-word chunk, so the chunk scorer has chunks to score
+            for s in SPLITS:
+                for r in data[s]:
+                    r["tags"] = plain_to_chunks(r["tags"])
     aspects = list(task.aspects) if kind == "multi-aspect" else None
-    vocab = list(task.labels) or sorted({x for rec in data["train"] for x in record_labels(kind, rec)})
+    labels = list(task.labels)
+    if scheme == "plain" and task.custom:
+        labels = plain_to_chunks(labels)
+    vocab = labels or sorted({x for rec in data["train"] for x in record_labels(kind, rec)})
+    hint = "; list every label under tasks.<name>.labels if it is meant to be there" if task.custom else ""
     for s in SPLITS:
-        _check_labels(paths[s], kind, data[s], vocab, aspects)
+        _check_labels(paths[s], kind, data[s], vocab, aspects, hint if not labels else "")
 
     sampled = {"train": _sample(data["train"], max_train, seed),
                "valid": _sample(data["valid"], max_valid, seed),
                "test": data["test"]}
-    meta = {"task": task.name, "kind": kind, "labels": vocab, "aspects": aspects,
+    meta = {"task": task.name, "kind": kind, "labels": vocab, "aspects": aspects, "scheme": scheme,
             "sizes": {s: len(sampled[s]) for s in SPLITS},
             "source_sizes": {s: len(data[s]) for s in SPLITS}}
     with atomic_path(out_dir, is_dir=True) as tmp:

@@ -1,6 +1,6 @@
-"""One reader per raw file format (tasks.FORMATS), registered in READERS.
+"""One reader per raw file format, registered in READERS (a task's `format` names one).
 
-`READERS[fmt](path)` returns a list of records in the prepared record format of kdbench.tasks, each with
+`READERS[fmt](path, **task.options)` returns a list of records in the prepared record format of kdbench.tasks, each with
 an extra `_line` key: the 1-based physical line where the record starts, so that later checks (labels,
 in prepare) can name file:line. Malformed input raises DataError naming the file and line; nothing is
 skipped except blank lines.
@@ -26,14 +26,17 @@ def _decode(path):
 
 
 def _table(path, ncols=None, delimiter=",", header=True):
-    """(header row or None, [(line, row), ...]) of a CSV/TSV file; blank lines are skipped.
+    """(header row or None, [(line, row), ...]) of a CSV or TSV file; blank lines are skipped.
 
-    `line` is the row's first physical line (a quoted field may span lines). Every row, the header
-    included, must have `ncols` columns; with ncols=None, as many as the first row.
+    `line` is the row's first physical line (a quoted CSV field may span lines). Every row, the header
+    included, must have `ncols` columns; with ncols=None, as many as the first row. TSV has no quoting: a
+    text that starts with `"` is just text (CSV quoting would swallow the lines after it).
     """
     # newline="\n": split physical lines on \n only, so line_num counts what an editor shows
     # (csv itself still accepts \r\n endings).
-    reader = csv.reader(io.StringIO(_decode(path), newline="\n"), delimiter=delimiter, strict=True)
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+    reader = csv.reader(io.StringIO(_decode(path), newline="\n"), delimiter=delimiter, strict=True,
+                        quoting=quoting)
     head, rows, start = None, [], 1
     try:
         for row in reader:
@@ -130,9 +133,15 @@ def read_indonlu_qa_csv(path):
     return records
 
 
-def read_conll(path):
-    """`token<TAB>tag` lines, a blank line between sentences (the last one may lack it); CRLF is fine."""
-    records, tokens, tags, start = [], [], [], None
+DOCSTART = "-DOCSTART-"  # CoNLL-2003's document separator line: not a sentence
+
+
+def read_conll(path, tag_column=-1):
+    """`token<TAB>...<TAB>tag` lines (whitespace-separated when a line has no TAB), a blank line between
+    sentences (the last may lack it); CRLF is fine, `-DOCSTART-` lines are skipped. The token is the first
+    column, the tag column `tag_column` (default the last); every line must have as many columns as the
+    first."""
+    records, tokens, tags, start, ncols = [], [], [], None, None
 
     def flush():
         if tokens:
@@ -140,40 +149,49 @@ def read_conll(path):
 
     for n, line in enumerate(_decode(path).split("\n"), 1):
         line = line.rstrip("\r")
-        if not line.strip():
+        if not line.strip() or line.split()[0] == DOCSTART:
             flush()
             tokens, tags = [], []
             continue
-        parts = line.split("\t")
-        if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
-            raise DataError(path, n, f"expected token<TAB>tag, got {line[:60]!r}")
+        parts = line.split("\t") if "\t" in line else line.split()
+        ncols = ncols or len(parts)
+        if len(parts) < 2 or len(parts) != ncols:
+            raise DataError(path, n, f"expected {max(ncols, 2)} columns (token ... tag), got {len(parts)}: "
+                                     f"{line[:60]!r}")
+        if not -ncols <= tag_column < ncols or tag_column in (0, -ncols):
+            raise DataError(path, n, f"tag_column {tag_column} is not a tag column of {ncols} columns "
+                                     "(the token is column 0; set tasks.<name>.tag_column)")
+        token, tag = parts[0], parts[tag_column].strip()
+        if not token.strip() or not tag:
+            raise DataError(path, n, f"empty {'token' if not token.strip() else 'tag'}: {line[:60]!r}")
         if not tokens:
             start = n
-        tokens.append(parts[0])
-        tags.append(parts[1].strip())
+        tokens.append(token)
+        tags.append(tag)
     flush()
     return records
 
 
-def read_indolem_pos(path):
-    """IndoLEM POS: conll with bare tags (`NN`). conlleval never opens a chunk on a bare tag, so each tag
-    becomes a one-word chunk `B-NN`, as POSP and BaPOS write them, and is scored per tag like those."""
-    records = read_conll(path)
-    for rec in records:
-        rec["tags"] = [t if t[:2] in ("B-", "I-") or t == "O" else f"B-{t}" for t in rec["tags"]]
-    return records
+CUSTOM_HEADERS = (("text", "label"), ("text", "text_b", "label"))
 
 
 def _read_custom(path, delimiter):
-    """A user's table with a header: `text,label` (single) or `text,text_b,label` (pair)."""
+    """A user's table with a header row: `text,label` (single) or `text,text_b,label` (pair)."""
     head, rows = _table(path, delimiter=delimiter)
     if head is None:
         raise DataError(path, None, "empty file")
+    expected = " or ".join(delimiter.join(h).replace("\t", "<TAB>") for h in CUSTOM_HEADERS)
+    names = tuple(c.strip().lower() for c in head)
+    if names not in CUSTOM_HEADERS:
+        shown = delimiter.join(head).replace("\t", "<TAB>")[:60]
+        raise DataError(path, 1, f"expected the header row {expected}, found {shown!r} "
+                                 "(without a header the first example would be taken for one)")
+    for line, row in rows:
+        if tuple(c.strip().lower() for c in row) == names:
+            raise DataError(path, line, "the header row again (files joined together?)")
     if len(head) == 2:
         return _classification(path, rows, text_col=0, label_col=1)
-    if len(head) == 3:
-        return _classification(path, rows, text_col=0, label_col=2, text_b_col=1)
-    raise DataError(path, 1, f"expected 2 columns (text,label) or 3 (text,text_b,label), found {len(head)}")
+    return _classification(path, rows, text_col=0, label_col=2, text_b_col=1)
 
 
 def read_custom_csv(path):
@@ -191,7 +209,6 @@ READERS = {
     "indonlu-pair-csv": read_indonlu_pair_csv,
     "indonlu-qa-csv": read_indonlu_qa_csv,
     "conll": read_conll,
-    "indolem-pos": read_indolem_pos,
     "indolem-sentiment-csv": read_indolem_sentiment_csv,
     "custom-csv": read_custom_csv,
     "custom-tsv": read_custom_tsv,
