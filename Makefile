@@ -3,7 +3,9 @@ PY ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup test repro
+CHROMIUM ?= chromium
+
+.PHONY: setup test repro screenshot
 setup:
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -e '.[dev]'
@@ -13,3 +15,9 @@ test:
 
 repro:
 	PATH=$(abspath $(BIN)):$$PATH KDBENCH_DATA_MIRROR=$${KDBENCH_DATA_MIRROR:-../shared/data} dvc repro
+
+# reports/index.png, the screenshot of the report kept in git (after `dvc repro`; needs Chromium)
+screenshot: reports/index.html
+	$(CHROMIUM) --headless --disable-gpu --no-sandbox --hide-scrollbars --no-first-run --disable-background-networking \
+		--user-data-dir=$$(mktemp -d) --window-size=1280,4000 --screenshot=reports/.index.tmp.png \
+		file://$(abspath reports/index.html) && mv reports/.index.tmp.png reports/index.png

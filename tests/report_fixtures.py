@@ -2,7 +2,8 @@
 
 tests/data/report/ holds hand-made numbers in the real layouts: metrics/<task>/teacher.json and
 metrics/<task>/<student>/<variant>.json, records.jsonl (bench rows, one per task x model x variant x
-runtime) and params.json (the `variants` block and the report budgets). What the numbers were chosen to show:
+runtime) and params.json (the params.yaml blocks the report reads: tasks, students, variants and the
+budgets under `report`). What the numbers were chosen to show:
   - three tasks: emot and smsa (classification, so the group average covers two tasks) and terma (labeling);
     students bilstm, cnn and bert-tiny; every variant on smsa, only nokd and kd on emot and terma;
   - KD beats no-KD everywhere except emot/cnn (kd 60.33 < nokd 61.20), so that claim is "not held";
@@ -17,16 +18,22 @@ runtime) and params.json (the `variants` block and the report budgets). What the
 import json
 from pathlib import Path
 
+from kdbench.config import parse
 from kdbench.io import read_jsonl
 
 DATA = Path(__file__).resolve().parent / "data" / "report"
 
 
+def report_params(**changes):
+    """The recorded pipeline's Params; `changes` replace top-level blocks of params.json."""
+    raw = json.loads((DATA / "params.json").read_text(encoding="utf-8"))
+    return parse({**raw, **changes})
+
+
 def report_inputs():
     """build_report's keyword arguments except out_dir, from tests/data/report/."""
-    params = json.loads((DATA / "params.json").read_text(encoding="utf-8"))
     return {"metrics_dir": DATA / "metrics", "records": read_jsonl(DATA / "records.jsonl"),
-            "variants": params["variants"], "budgets": params["budgets"]}
+            "params": report_params()}
 
 
 def build_recorded_report(out_dir, **overrides):

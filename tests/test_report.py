@@ -2,6 +2,7 @@
 tests/data/report/ (see tests/report_fixtures.py for what their numbers were chosen to show)."""
 
 import csv
+import json
 import math
 import os
 import re
@@ -11,14 +12,12 @@ import subprocess
 import pytest
 
 from kdbench.errors import KdbenchError
-from kdbench.io import atomic_path
 from kdbench.report import conclusions as cl
 from kdbench.report import pareto_front, recommend
 from kdbench.report.page import table_html
 from kdbench.report.results import StudentResult, load_results
 from kdbench.report.tables import Table, to_markdown
-from tests.conftest import REPO
-from tests.report_fixtures import DATA, build_recorded_report, report_inputs
+from tests.report_fixtures import DATA, build_recorded_report, report_inputs, report_params
 
 EXPECTED_FILES = sorted(
     ["conclusions.md", "index.html", "recommendation.md", "report.json"]
@@ -79,7 +78,7 @@ def test_cost_table_per_runtime(built):
     out, _ = built
     rows = read_csv(out / "tables" / "cost.csv")
     wide = find(rows, task="smsa", model="bilstm", variant="kd-teacher-emb")
-    assert (wide["params (M)"], wide["fp32 (MB)"], wide["ONNX (MB)"], wide["int8 (MB)"]) == (
+    assert (wide["params (M)"], wide["fp32 (MB)"], wide["onnx (MB)"], wide["int8 (MB)"]) == (
         "4.85", "18.53", "18.72", "5.00")
     assert (wide["p50 onnx (ms)"], wide["speed-up onnx (x)"], wide["peak RSS eager (MB)"]) == ("0.486", "41.98", "410")
     teacher = find(rows, task="terma", model="teacher")
@@ -152,7 +151,7 @@ def test_recommend_when_no_student_fits():
 
 def test_recommend_on_the_recorded_rows():
     inputs = report_inputs()
-    results = load_results(inputs["metrics_dir"], inputs["records"], inputs["variants"])
+    results = load_results(inputs["metrics_dir"], inputs["records"], inputs["params"])
     smsa = results.task("smsa")
     small = recommend("smsa", results.student_rows("smsa"), smsa.teacher_f1, {**BUDGETS, "size_mb": 10})
     assert small.pick["id"] == "smsa-bilstm-kd-teacher-emb-int8"  # only int8 files are under 10 MB
@@ -224,17 +223,27 @@ def test_score_per_cost_claim():
     assert claim.verdict == cl.NOT_HELD and "t F1 per ms p50: bert-tiny (283.3)" in claim.summary
 
 
-def test_recorded_settings_win_and_temporary_files_are_ignored(tmp_path):
+def test_only_the_current_pipeline_is_read_with_recorded_settings(tmp_path):
     metrics = tmp_path / "metrics"
-    shutil.copytree(DATA / "metrics" / "terma", metrics / "terma")
+    shutil.copytree(DATA / "metrics", metrics)
     hidden = metrics / "terma" / "bilstm" / ".kd.json.abc123"      # what kdbench.io.atomic_path leaves mid-write
     hidden.mkdir()
     (hidden / "kd.json").write_text("{")
-    # params.yaml says kd is KL, but the runs recorded MSE: the recorded loss is what they trained with
-    results = load_results(metrics, [], {"kd": {"loss": "kl"}, "nokd": {"loss": "ce"}})
-    assert len(results.students) == 6
-    assert {s.settings["loss"] for s in results.students if s.variant == "kd"} == {"mse"}
+    recorded = json.loads((metrics / "terma/cnn/kd.json").read_text())
+    recorded["settings"] = {**recorded.get("settings", {}), "loss": "mse+ce", "alpha": 0.3, "seed": 1}
+    (metrics / "terma/cnn/kd.json").write_text(json.dumps(recorded))
+    # params.yaml now runs terma only and says kd is KL: emot and smsa are another profile's leftovers, and
+    # the runs recorded what they trained with, which wins over today's variants block
+    params = report_params(tasks={"terma": {}}, variants={"kd": {"loss": "kl"}, "nokd": {"loss": "ce"}})
+    warnings = []
+    results = load_results(metrics, [{"task": "smsa", "model": "teacher", "variant": None, "runtime": "eager"}],
+                           params, warn=warnings.append)
+    assert [t.name for t in results.tasks] == ["terma"] and len(results.students) == 6 and not results.records
+    assert {s.settings["loss"] for s in results.students if s.variant == "kd" and s.model != "cnn"} == {"mse"}
+    cnn = next(s for s in results.students if (s.model, s.variant) == ("cnn", "kd"))
+    assert (cnn.settings["loss"], cnn.settings["alpha"], cnn.settings["seed"]) == ("mse+ce", 0.3, 1)
     assert results.variant_order == ["kd", "nokd"]
+    assert len(warnings) == 1 and "ignored 26 metrics file(s)" in warnings[0] and "emot/" in warnings[0]
 
 
 def test_report_without_bench_records(tmp_path):
@@ -307,13 +316,3 @@ def test_chromium_renders_tables_and_decodes_images(built, tmp_path):
     assert pixels.shape[:2] == (4000, 1280)
     assert (pixels.mean(axis=-1) < 0.6).mean() > 0.01                 # text and plots, not a blank page
     assert (pixels.max(axis=-1) - pixels.min(axis=-1) > 0.3).mean() > 0.001   # coloured plot markers
-
-
-def test_screenshot_of_the_real_report(tmp_path):
-    """Renders the pipeline's reports/index.html to reports/index.png, the screenshot kept in git."""
-    page = REPO / "reports" / "index.html"
-    if not page.is_file():
-        pytest.skip("reports/index.html not built yet (the report stage writes it)")
-    with atomic_path(REPO / "reports" / "index.png") as shot:
-        run_chromium(tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,4000", page.as_uri())
-        assert shot.stat().st_size > 10_000

@@ -12,7 +12,17 @@ def bench_rows(bench_json):
     if not path.is_file():
         raise KdbenchError(f"{path}: not found (run `kdbench bench` or `pytest --benchmark-only` first)")
     try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise KdbenchError(f"{path}: line {e.lineno}: not valid JSON") from None
-    return [b["extra_info"] for b in data.get("benchmarks", []) if b.get("extra_info", {}).get("id")]
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise KdbenchError(f"{path}: line {getattr(e, 'lineno', '?')}: not valid JSON") from None
+    benchmarks = data.get("benchmarks") if isinstance(data, dict) else None
+    if not isinstance(benchmarks, list):
+        raise KdbenchError(f"{path}: not a pytest-benchmark JSON file (no `benchmarks` list at the top)")
+    rows = []
+    for i, b in enumerate(benchmarks):
+        info = b.get("extra_info") if isinstance(b, dict) else None
+        if not isinstance(info, dict):
+            raise KdbenchError(f"{path}: benchmarks[{i}]: not a benchmark entry (no `extra_info` mapping)")
+        if info.get("id"):
+            rows.append(info)
+    return rows

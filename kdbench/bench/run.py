@@ -1,24 +1,54 @@
 """`kdbench bench`: the `bench` DVC stage. Runs the pytest-benchmark cases of tests/benchmarks/ (the same
-ones `pytest --benchmark-only` runs) and writes their JSON atomically, so a failed run leaves no file."""
+ones `pytest --benchmark-only` runs) and writes their JSON atomically.
 
+One failed case does not take the others down: the JSON holds every case that passed, the failed ones are
+named, and only then does the stage exit non-zero."""
+
+import json
 import subprocess
 import sys
+import tempfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from kdbench.errors import KdbenchError
-from kdbench.io import atomic_path
+from kdbench.io import write_json
 
 CASES = Path("tests") / "benchmarks"  # of the project in the working directory, as DVC runs stages
 
 
+def failed_cases(junit_xml):
+    """Test ids of the failed and errored cases in a pytest JUnit XML report."""
+    if not Path(junit_xml).is_file():
+        return []
+    failed = []
+    for case in ET.parse(junit_xml).iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            name = case.get("name", "")
+            failed.append(name[name.find("[") + 1:-1] if "[" in name else name)
+    return failed
+
+
 def run_bench(out, pytest_args=()):
-    """The pytest exit status; `out` is written only when every case passed."""
+    """Run the cases; write `out` with every case that passed; raise naming the failed ones (after writing)."""
     if not CASES.is_dir():
         raise KdbenchError(f"{CASES}: benchmark cases not found (run kdbench bench from the project root)")
-    with atomic_path(out) as tmp:
-        cmd = [sys.executable, "-m", "pytest", str(CASES), "--benchmark-only", f"--benchmark-json={tmp}",
-               "-p", "no:cacheprovider", "-q", *pytest_args]
+    with tempfile.TemporaryDirectory() as work:
+        raw, junit = Path(work) / "benchmark.json", Path(work) / "junit.xml"
+        cmd = [sys.executable, "-m", "pytest", str(CASES), "--benchmark-only", f"--benchmark-json={raw}",
+               f"--junitxml={junit}", "-p", "no:cacheprovider", "-q", *pytest_args]
         status = subprocess.run(cmd).returncode
-        if status != 0:
-            raise KdbenchError(f"benchmark cases failed (pytest exit {status}); {out} not written")
+        failed = failed_cases(junit)
+        passed = 0
+        if raw.is_file():
+            data = json.loads(raw.read_text())
+            # a case that failed after timing has stats but no row: keep only the measured rows
+            data["benchmarks"] = [b for b in data.get("benchmarks", []) if b.get("extra_info", {}).get("id")]
+            passed = len(data["benchmarks"])
+            write_json(out, data)
+    if status != 0:
+        named = f": {', '.join(failed)}" if failed else ""
+        raise KdbenchError(f"{len(failed) or 'some'} benchmark case(s) failed{named}; "
+                           f"{out} holds the {passed} that passed" if passed else
+                           f"benchmark cases failed (pytest exit {status}){named}; {out} not written")
     return 0

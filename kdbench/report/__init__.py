@@ -1,6 +1,6 @@
 """The report stage: tables, plots, a recommendation, the paper's claims re-checked, and one HTML page.
 
-`build_report(metrics_dir, records, variants, budgets, out_dir)` writes everything (see kdbench.report.build);
+`build_report(metrics_dir, records, params, out_dir)` writes everything (see kdbench.report.build);
 the pieces are importable on their own: `pareto_front`, `recommend`, `check_claims`, the table builders."""
 
 from kdbench.report.build import build_report

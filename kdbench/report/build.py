@@ -16,17 +16,18 @@ from kdbench.report.results import load_results
 from kdbench.report.tables import Table, bench_table, cost_table, scores_table, to_csv, to_markdown
 
 
-def build_report(metrics_dir, records, variants, budgets, out_dir):
-    """Write the report under out_dir and return a summary of it.
+def build_report(metrics_dir, records, params, out_dir, warn=None):
+    """Write the report of the current pipeline under out_dir and return a summary of it.
 
     metrics_dir: reports/metrics (teacher.json and <student>/<variant>.json per task); records: bench rows,
-    one per task x model x variant x runtime; variants: the params.yaml `variants` block; budgets: the
-    `report` block (latency_ms, size_mb, max_score_loss). Writes:
+    one per task x model x variant x runtime; params: the config.Params whose tasks x students x variants
+    are reported, and whose `report` block holds the budgets (latency_ms, size_mb, max_score_loss);
+    warn: where warnings go (default stderr). Writes:
       tables/{scores,cost,bench}.{csv,md}, plots/<task>-{latency,size}.png, recommendation.md,
       conclusions.md, report.json (this summary) and index.html (all of it on one page)."""
     out_dir = Path(out_dir)
-    budgets = budgets_from(budgets)
-    results = load_results(metrics_dir, records, variants or {})
+    budgets = budgets_from(params.report)
+    results = load_results(metrics_dir, records, params, **({"warn": warn} if warn else {}))
     written = []
 
     def write(rel, data):
@@ -62,10 +63,11 @@ def build_report(metrics_dir, records, variants, budgets, out_dir):
     write("report.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     lede = (f"{len(results.tasks)} tasks ({', '.join(t.name for t in results.tasks)}), "
             f"{len(results.student_order)} students, variants {', '.join(results.variant_order)}; "
-            f"{len(records)} benchmark rows. Budgets: p50 latency <= {budgets.latency_ms:g} ms, "
+            f"{len(results.records)} benchmark rows. Budgets: p50 latency <= {budgets.latency_ms:g} ms, "
             f"size <= {budgets.size_mb:g} MB, macro F1 at most {budgets.max_score_loss:g} below the teacher. "
             "Scores are test macro F1 x 100.")
-    write("index.html", render("kdbench report", lede, recs, tables, plots, claims, _provenance(records)))
+    write("index.html", render("kdbench report", lede, recs, tables, plots, claims,
+                               _provenance(results.raw_records)))
     return {"out_dir": str(out_dir), "files": sorted(written), **summary}
 
 

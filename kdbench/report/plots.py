@@ -8,6 +8,7 @@ import io
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from kdbench.bench.runtimes import RUNTIMES
 from kdbench.report.pareto import pareto_front
 from kdbench.report.results import known
 from kdbench.report.tables import POINTS
@@ -16,7 +17,6 @@ COSTS = {  # cost name -> (flat bench column, axis label, budget field)
     "latency": ("latency_p50_ms", "CPU latency p50, ms (log scale)", "latency_ms"),
     "size": ("size_mb", "file size, MB (log scale)", "size_mb"),
 }
-MARKERS = {"eager": "o", "onnx": "s", "int8": "^"}
 DPI = 80
 
 
@@ -34,7 +34,7 @@ def score_cost_png(task, cost, rows, teacher_row, reference, budgets, models):
     for model, runtime in dict.fromkeys((r["model"], r["runtime"]) for r in rows):  # one artist per group: fast
         group = [r for r in rows if (r["model"], r["runtime"]) == (model, runtime)]
         ax.scatter([r[column] for r in group], [r["test_macro_f1"] * POINTS for r in group], s=28, alpha=0.75,
-                   color=colours.get(model, "grey"), marker=MARKERS.get(runtime, "D"), linewidths=0)
+                   color=colours.get(model, "grey"), marker=RUNTIMES.meta(runtime, "marker", "D"), linewidths=0)
 
     # The frontier as a staircase: from each front point, the best score reachable stays flat until the
     # next point's cost.
@@ -69,7 +69,8 @@ def score_cost_png(task, cost, rows, teacher_row, reference, budgets, models):
     ax.grid(True, which="both", alpha=0.2)
     handles = [Line2D([], [], color=colours[m], marker="o", linestyle="", label=m) for m in models
                if any(r["model"] == m for r in rows)]
-    handles += [Line2D([], [], color="grey", marker=mk, linestyle="", label=rt) for rt, mk in MARKERS.items()]
+    handles += [Line2D([], [], color="grey", marker=mk, linestyle="", label=rt) for rt, mk in
+                ((r, RUNTIMES.meta(r, "marker", "D")) for r in RUNTIMES.names())]
     handles += [Line2D([], [], color="black", marker="*", markersize=10, linestyle="", label="teacher (eager)"),
                 Line2D([], [], color="black", alpha=0.6, label="Pareto frontier"),
                 Line2D([], [], color="grey", linestyle="--", label=f"reference ({ref_name})"),

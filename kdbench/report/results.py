@@ -1,23 +1,24 @@
 """The report's inputs gathered once: scores from reports/metrics/, costs from the bench records.
 
-Scores come from the metrics JSON files (what training measured); latency, RSS and per-runtime sizes only
-exist in the bench records, which may be missing or partial while the pipeline is still running."""
+Only the runs of the current pipeline (params.yaml tasks x students x variants) are read: files left over
+from another profile are named in a warning and ignored. Each run's settings are what the run recorded in
+its metrics file, never today's `variants:` block, so a renamed or redefined variant cannot misattribute an
+older run. Latency, RSS and per-runtime sizes only exist in the bench records, which may be missing or
+partial while the pipeline is still running."""
 
 import dataclasses
 import json
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from kdbench.bench.runtimes import REFERENCE
 from kdbench.config import DistillConfig
-from kdbench.tasks import CLASSIFICATION_KINDS, get_task, list_tasks
+from kdbench.tasks import GROUPS, group_of, list_tasks
 
 MIB = 2 ** 20          # sizes in MB are MiB, as in the paper (475 MB for the 124.5M-parameter BERT)
-GROUPS = ("classification", "labeling")
-RUNTIMES = ("eager", "onnx", "int8")
-# The paper's order; read from here rather than the student registry, which would import torch.
-PAPER_STUDENTS = ("bilstm", "cnn", "bert-tiny", "bert-mini", "bert-small")
-# What a student's metrics JSON records it actually trained with; these win over the variant's overrides.
+# Metrics files written before runs recorded their whole `settings` carry these three keys only.
 RECORDED_SETTINGS = ("loss", "embeddings", "unlabeled")
 # One bench record flattened to one CSV row (`dvc plots` reads flat columns); nested keys as `<key>_<sub>`.
 BENCH_COLUMNS = (
@@ -55,6 +56,7 @@ class Results:
     records: list               # bench records flattened (flat_record), in the order given
     student_order: list
     variant_order: list
+    raw_records: list = dataclasses.field(default_factory=list)  # the records as the bench wrote them
 
     def task(self, name):
         return next(t for t in self.tasks if t.name == name)
@@ -66,7 +68,7 @@ class Results:
     def student_rows(self, task):
         return [r for r in self.rows(task) if r["model"] != "teacher"]
 
-    def teacher_row(self, task, runtime="eager"):
+    def teacher_row(self, task, runtime=REFERENCE):
         return next((r for r in self.rows(task, "teacher") if r["runtime"] == runtime), None)
 
 
@@ -87,56 +89,56 @@ def known(*values):
     return all(v is not None and not (isinstance(v, float) and math.isnan(v)) for v in values)
 
 
-def load_results(metrics_dir, records, variants):
-    """Read metrics_dir/<task>/teacher.json and <task>/<student>/<variant>.json; flatten `records`."""
+def _stderr(message):
+    print(f"kdbench: warning: {message}", file=sys.stderr)
+
+
+def load_results(metrics_dir, records, params, warn=_stderr):
+    """The current pipeline's runs (params: a config.Params) from metrics_dir/<task>/teacher.json and
+    <task>/<student>/<variant>.json, and its bench records flattened. Runs not yet trained are absent;
+    files of runs outside the pipeline are reported through `warn`."""
     metrics_dir = Path(metrics_dir)
     defaults = dataclasses.asdict(DistillConfig())
-    tasks, students = [], []
-    for task_dir in sorted(_visible(metrics_dir.iterdir()), key=lambda p: p.name):
-        teacher_file = task_dir / "teacher.json"
-        if not task_dir.is_dir() or not teacher_file.is_file():
+    tasks, students, read = [], [], set()
+    for task in params.tasks:
+        teacher_file = metrics_dir / task / "teacher.json"
+        if not teacher_file.is_file():
             continue
-        tasks.append(_task_result(task_dir.name, json.loads(teacher_file.read_text(encoding="utf-8"))))
-        for student_dir in _visible(task_dir.iterdir()):
-            for path in _visible(student_dir.glob("*.json")) if student_dir.is_dir() else []:
+        read.add(teacher_file)
+        tasks.append(_task_result(task, json.loads(teacher_file.read_text(encoding="utf-8"))))
+        for student in params.students:
+            for variant in params.variants:
+                path = metrics_dir / task / student / f"{variant}.json"
+                if not path.is_file():
+                    continue
+                read.add(path)
                 m = json.loads(path.read_text(encoding="utf-8"))
-                recorded = {k: m[k] for k in RECORDED_SETTINGS if k in m}
-                settings = {**defaults, **(variants.get(path.stem) or {}), **recorded}
-                students.append(StudentResult(task_dir.name, student_dir.name, path.stem, m["test"]["macro_f1"],
-                                              m.get("params"), m.get("params_without_embeddings"),
-                                              m.get("file_bytes"), settings))
+                settings = m.get("settings") or {**defaults, **{k: m[k] for k in RECORDED_SETTINGS if k in m}}
+                students.append(StudentResult(task, student, variant, m["test"]["macro_f1"], m.get("params"),
+                                              m.get("params_without_embeddings"), m.get("file_bytes"), settings))
+    leftovers = sorted(str(p.relative_to(metrics_dir)) for p in metrics_dir.rglob("*.json")
+                       if p not in read and not any(part.startswith(".") for part in p.parts))
+    if leftovers:
+        warn(f"{metrics_dir}: ignored {len(leftovers)} metrics file(s) of runs that are not in the current "
+             f"pipeline (params.yaml): {', '.join(leftovers[:3])}{', ...' if len(leftovers) > 3 else ''}")
+    models = {"teacher", *params.students}
+    records = [r for r in records if r.get("task") in params.tasks and r.get("model") in models
+               and (r.get("model") == "teacher" or r.get("variant") in params.variants)]
     registry = list_tasks()
     tasks.sort(key=lambda t: (GROUPS.index(t.group), _rank(t.name, registry)))
-    student_order = _ordered(({s.model for s in students} | {r["model"] for r in records}) - {"teacher"},
-                             PAPER_STUDENTS)
-    variant_order = _ordered(({s.variant for s in students} | {r["variant"] for r in records}) - {None},
-                             list(variants))
     task_rank = [t.name for t in tasks]
+    student_order, variant_order = list(params.students), list(params.variants)
     students.sort(key=lambda s: (_rank(s.task, task_rank), student_order.index(s.model),
                                  variant_order.index(s.variant)))
-    return Results(tasks, students, [flat_record(r) for r in records], student_order, variant_order)
+    return Results(tasks, students, [flat_record(r) for r in records], student_order, variant_order, records)
 
 
 def _task_result(name, teacher):
-    kind = teacher.get("kind")
-    if kind:
-        group = "classification" if kind in CLASSIFICATION_KINDS else "labeling"
-    else:  # an older teacher.json without `kind`: only registered tasks can be placed
-        group = get_task(name).group
+    group = group_of(teacher["kind"])
     ref = teacher.get("reference") or {}
     return TaskResult(name, group, teacher["test"]["macro_f1"], ref.get("name", "reference"),
                       ref.get("test_macro_f1"))
 
 
-def _visible(paths):
-    """Skip dot entries: kdbench.io writes through hidden temporary directories next to the target."""
-    return [p for p in paths if not p.name.startswith(".")]
-
-
 def _rank(name, order):
     return (order.index(name), "") if name in order else (len(order), name)
-
-
-def _ordered(names, preferred):
-    """`names` in the preferred order first, then any others alphabetically."""
-    return [n for n in preferred if n in names] + sorted(n for n in names if n not in preferred)

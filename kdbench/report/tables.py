@@ -1,14 +1,16 @@
 """The report's tables: one `Table` value, written as CSV (for `dvc plots` and spreadsheets) and Markdown
-(for pull requests), and drawn into the HTML page. Cells are rounded once here, so all three show the same
-numbers. Scores are macro F1 x 100, as in the paper."""
+(for pull requests), and drawn into the HTML page. The score and cost tables are shaped with pandas (a pivot
+of runs by task, a pivot of bench rows by runtime); cells are rounded once here, so all three outputs show
+the same numbers. Scores are macro F1 x 100, as in the paper."""
 
-import csv
-import io
 import math
-import statistics
 from dataclasses import dataclass, field
 
-from kdbench.report.results import BENCH_COLUMNS, GROUPS, MIB, RUNTIMES, known
+import pandas as pd
+
+from kdbench.bench.runtimes import REFERENCE, RUNTIMES
+from kdbench.report.results import BENCH_COLUMNS, MIB
+from kdbench.tasks import GROUPS
 
 POINTS = 100            # macro F1 0..1 -> the paper's 0..100
 
@@ -20,6 +22,12 @@ class Table:
     columns: list
     rows: list                          # lists of str, int, float or None (missing)
     digits: dict = field(default_factory=dict)   # decimals per float column; default 2
+
+    @classmethod
+    def from_frame(cls, name, title, frame, digits=None):
+        """A Table of a DataFrame's columns and rows; NaN becomes None (missing)."""
+        rows = frame.astype(object).where(frame.notna(), None).values.tolist()
+        return cls(name, title, [str(c) for c in frame.columns], rows, digits or {})
 
     def cells(self):
         """Every row as strings; a missing value is an empty string."""
@@ -39,11 +47,7 @@ class Table:
 
 
 def to_csv(table):
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(table.columns)
-    writer.writerows(table.cells())
-    return buf.getvalue()
+    return pd.DataFrame(table.cells(), columns=table.columns).to_csv(index=False, lineterminator="\n")
 
 
 def to_markdown(table):
@@ -54,83 +58,83 @@ def to_markdown(table):
     return "\n".join([f"### {table.title}", "", line([str(c) for c in table.columns]), rule, *map(line, table.cells())]) + "\n"
 
 
-def _points(f1):
-    return f1 * POINTS if known(f1) else None
-
-
-def _mb(nbytes):
-    return nbytes / MIB if known(nbytes) else None
-
-
-def _first(*values):
-    return next((v for v in values if known(v)), None)
-
-
-def _millions(n):
-    return n / 1e6 if known(n) else None
+def _runtimes(results):
+    """The runtimes of the bench records, in registry order."""
+    seen = {r["runtime"] for r in results.records}
+    return [r for r in RUNTIMES.names() if r in seen] or RUNTIMES.names()
 
 
 def scores_table(results):
     """Test macro F1 x 100: teacher, reference and every student x variant per task, plus each group's
     average. An average is left empty when the row misses a task of the group, not taken over fewer tasks."""
-    groups = [(g, [t for t in results.tasks if t.group == g]) for g in GROUPS]
-    groups = [(g, ts) for g, ts in groups if ts]
+    tasks = [t.name for t in results.tasks]
+    refs = " / ".join(sorted({t.reference_name for t in results.tasks}))
+    fixed = pd.DataFrame([{"model": "teacher", "variant": "", **{t.name: t.teacher_f1 for t in results.tasks}},
+                          {"model": "reference", "variant": refs, **{t.name: t.reference_f1 for t in results.tasks}}])
+    runs = pd.DataFrame([{"model": s.model, "variant": s.variant, "task": s.task, "f1": s.f1}
+                         for s in results.students], columns=["model", "variant", "task", "f1"])
+    wide = runs.pivot(index=["model", "variant"], columns="task", values="f1").reset_index()
+    rank = {(m, v): i for i, (m, v) in enumerate((m, v) for m in results.student_order
+                                                  for v in results.variant_order)}
+    wide = wide.sort_values(["model", "variant"], key=lambda _: [rank[k] for k in zip(wide.model, wide.variant)])
+    frame = pd.concat([fixed, wide], ignore_index=True).reindex(columns=["model", "variant", *tasks])
+    frame[tasks] = frame[tasks].astype(float) * POINTS
     columns = ["model", "variant"]
-    for g, ts in groups:
-        columns += [t.name for t in ts] + [f"avg {g}"]
-
-    def row(model, variant, score_of):
-        cells = [model, variant]
-        for _, ts in groups:
-            scores = [score_of(t) for t in ts]
-            cells += [_points(s) for s in scores]
-            cells.append(_points(statistics.fmean(scores)) if known(*scores) else None)
-        return cells
-
-    ref_names = sorted({t.reference_name for t in results.tasks})
-    rows = [row("teacher", "", lambda t: t.teacher_f1),
-            row("reference", " / ".join(ref_names), lambda t: t.reference_f1)]
-    f1 = {(s.task, s.model, s.variant): s.f1 for s in results.students}
-    for model in results.student_order:
-        for variant in results.variant_order:
-            if any((t.name, model, variant) in f1 for t in results.tasks):
-                rows.append(row(model, variant, lambda t: f1.get((t.name, model, variant))))
-    return Table("scores", "Test macro F1 (x100)", columns, rows)
+    for g in GROUPS:
+        members = [t.name for t in results.tasks if t.group == g]
+        if members:
+            frame[f"avg {g}"] = frame[members].mean(axis=1, skipna=False)
+            columns += [*members, f"avg {g}"]
+    return Table.from_frame("scores", "Test macro F1 (x100)", frame[columns])
 
 
 def cost_table(results):
     """Cost per task x model x variant: parameters, CPU latency p50 and speed-up per runtime, peak RSS of
     the eager run, and file size per runtime. Student parameters and fp32 size fall back to the metrics
     JSON when the bench has not run."""
-    columns = (["task", "model", "variant", "params (M)", "params w/o emb (M)"]
-               + [f"p50 {r} (ms)" for r in RUNTIMES] + [f"speed-up {r} (x)" for r in RUNTIMES]
-               + ["peak RSS eager (MB)", "fp32 (MB)", "ONNX (MB)", "int8 (MB)"])
-    digits = {f"p50 {r} (ms)": 3 for r in RUNTIMES} | {"peak RSS eager (MB)": 0}
-    rows = []
-    for task in results.tasks:
-        entries = [("teacher", None, None)] + [(s.model, s.variant, s) for s in results.students
-                                               if s.task == task.name]
-        for model, variant, student in entries:
-            by_runtime = {r["runtime"]: r for r in results.rows(task.name, model) if r["variant"] == variant}
-            if not by_runtime and student is None:
-                continue
-            any_row = next(iter(by_runtime.values()), {})
-            eager = by_runtime.get("eager", {})
-            params = _first(any_row.get("params"), student and student.params)
-            params_wo = _first(any_row.get("params_without_embeddings"),
-                               student and student.params_without_embeddings)
-            fp32 = _first(eager.get("file_bytes"), student and student.file_bytes)
-            rows.append([task.name, model, variant or "", _millions(params), _millions(params_wo)]
-                        + [by_runtime.get(r, {}).get("latency_p50_ms") for r in RUNTIMES]
-                        + [by_runtime.get(r, {}).get("speedup_vs_teacher") for r in RUNTIMES]
-                        + [eager.get("peak_rss_mb"), _mb(fp32)]
-                        + [_mb(by_runtime.get(r, {}).get("file_bytes")) for r in ("onnx", "int8")])
-    return Table("cost", "Cost per model (CPU)", columns, rows, digits)
+    runtimes = _runtimes(results)
+    key = ["task", "model", "variant"]
+    bench = pd.DataFrame(results.records, columns=[*key, "runtime", "params", "params_without_embeddings",
+                                                   "latency_p50_ms", "speedup_vs_teacher", "peak_rss_mb",
+                                                   "file_bytes"])
+    bench["variant"] = bench["variant"].fillna("")
+    by_runtime = bench.pivot_table(index=key, columns="runtime", values=["latency_p50_ms", "speedup_vs_teacher",
+                                                                         "file_bytes", "peak_rss_mb"],
+                                   aggfunc="first", dropna=False)
+    first = bench.groupby(key, sort=False)[["params", "params_without_embeddings"]].first()
+    runs = pd.DataFrame([{"task": s.task, "model": s.model, "variant": s.variant, "m_params": s.params,
+                          "m_params_wo": s.params_without_embeddings, "m_bytes": s.file_bytes}
+                         for s in results.students], columns=[*key, "m_params", "m_params_wo", "m_bytes"])
+    # per task: the teacher if it has bench rows, then every student run (with or without bench rows)
+    teachers = [(t.name, "teacher", "") for t in results.tasks if results.rows(t.name, "teacher")]
+    order = [k for t in results.tasks for k in teachers + [(s.task, s.model, s.variant) for s in results.students]
+             if k[0] == t.name]
+    frame = pd.DataFrame(order, columns=key)
+    frame = frame.merge(first.reset_index(), on=key, how="left").merge(runs, on=key, how="left")
+
+    def col(field, runtime):
+        return [by_runtime[(field, runtime)].get(k) if (field, runtime) in by_runtime else None
+                for k in zip(frame.task, frame.model, frame.variant)]
+
+    out = pd.DataFrame({"task": frame.task, "model": frame.model, "variant": frame.variant})
+    out["params (M)"] = frame.params.combine_first(frame.m_params) / 1e6
+    out["params w/o emb (M)"] = frame.params_without_embeddings.combine_first(frame.m_params_wo) / 1e6
+    for r in runtimes:
+        out[f"p50 {r} (ms)"] = col("latency_p50_ms", r)
+    for r in runtimes:
+        out[f"speed-up {r} (x)"] = col("speedup_vs_teacher", r)
+    out[f"peak RSS {REFERENCE} (MB)"] = col("peak_rss_mb", REFERENCE)
+    out["fp32 (MB)"] = pd.Series(col("file_bytes", REFERENCE), dtype=float).combine_first(frame.m_bytes) / MIB
+    for r in runtimes:
+        if r != REFERENCE:
+            out[f"{r} (MB)"] = pd.Series(col("file_bytes", r), dtype=float) / MIB
+    digits = {f"p50 {r} (ms)": 3 for r in runtimes} | {f"peak RSS {REFERENCE} (MB)": 0}
+    return Table.from_frame("cost", "Cost per model (CPU)", out, digits)
 
 
 def bench_table(results):
     """The bench records flat, one row per task x model x variant x runtime, F1 as recorded (0..1)."""
     columns = list(BENCH_COLUMNS)
     digits = {"test_macro_f1": 4, "size_mb": 3} | {c: 3 for c in columns if c.endswith("_ms")}
-    rows = [[r[c] for c in columns] for r in results.records]
-    return Table("bench", "Benchmark rows", columns, rows, digits)
+    frame = pd.DataFrame(results.records, columns=columns, dtype=object)
+    return Table.from_frame("bench", "Benchmark rows", frame, digits)
