@@ -88,9 +88,13 @@ def export_onnx(core, example_inputs, path, dynamo=False):
 
 
 def quantize_onnx(src, dest):
-    """The int8 variant: ONNX Runtime's dynamic quantisation of the exported graph (MatMul/Gemm, LSTM and
-    attention weights in int8, activations quantised on the fly; embedding tables stay float). A deployment
-    of it needs onnxruntime and numpy only, and nothing in it is pickled."""
+    """The int8 variant: ONNX Runtime's dynamic quantisation of the exported graph (the weights of MatMul/Gemm,
+    LSTM, attention, convolutions and the embedding Gather in int8, activations quantised on the fly). A
+    deployment of it needs onnxruntime and numpy only, and nothing in it is pickled. Chosen over torch's
+    dynamic quantisation, measured on default-size students (1 thread, 8-48 tokens, interleaved calls):
+    2-4x smaller files (it also quantises the embedding tables) and faster for the BiLSTM (0.29 vs 1.41 ms)
+    and the BERTs (BERT-Small 2.75 vs 4.68 ms), slower for the CNN (3.5 vs 3.1 ms: its ConvInteger kernels
+    are slower than fp32 convolutions, 1.0 ms), with the same logit error (2-4% of the logit range)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     dest = Path(dest)
