@@ -42,6 +42,32 @@ def _prf(correct, guessed, total):
     return 2 * p * r / (p + r) if p + r else 0.0
 
 
+def sentence_chunks(gold, pred):
+    """conlleval's chunk counts of one sentence: (correct, guessed, gold) Counters by chunk type.
+
+    conlleval runs its state across sentences, but the 'O' it inserts after each one closes every chunk,
+    so a corpus' counts are the sum of its sentences' (which is what makes bootstrap resampling cheap)."""
+    n_gold, n_pred, n_right = Counter(), Counter(), Counter()
+    prev_g = prev_p = ("O", "")
+    matching = False      # a gold and a predicted chunk opened together and agree so far
+    for g_tag, p_tag in zip([*gold, "O"], [*pred, "O"]):
+        g, p = _split(g_tag), _split(p_tag)
+        end_g, end_p = _ends(prev_g, g), _ends(prev_p, p)
+        start_g, start_p = _starts(prev_g, g), _starts(prev_p, p)
+        if matching:
+            if end_g and end_p and prev_g[1] == prev_p[1]:
+                n_right[prev_g[1]] += 1
+                matching = False
+            elif end_g != end_p or g[1] != p[1]:
+                matching = False
+        if start_g and start_p and g[1] == p[1]:
+            matching = True
+        n_gold[g[1]] += start_g
+        n_pred[p[1]] += start_p
+        prev_g, prev_p = g, p
+    return n_right, n_pred, n_gold
+
+
 def chunk_scores(gold_seqs, pred_seqs):
     """conlleval over sentences of tags -> {"macro_f1", "micro_f1", "accuracy"}.
 
@@ -52,31 +78,15 @@ def chunk_scores(gold_seqs, pred_seqs):
         raise ValueError(f"{len(gold_seqs)} gold sentences but {len(pred_seqs)} predicted")
     n_gold, n_pred, n_right = Counter(), Counter(), Counter()
     right_tags = tokens = 0
-    # State runs across sentences exactly like conlleval's; the 'O' after each sentence closes chunks.
-    prev_g = prev_p = ("O", "")
-    matching = False      # a gold and a predicted chunk opened together and agree so far
     for i, (gold, pred) in enumerate(zip(gold_seqs, pred_seqs)):
         if len(gold) != len(pred):
             raise ValueError(f"sentence {i}: {len(gold)} gold tags but {len(pred)} predicted")
         tokens += len(gold)
         right_tags += sum(_split(g) == _split(p) for g, p in zip(gold, pred))
-        for g_tag, p_tag in zip([*gold, "O"], [*pred, "O"]):
-            g, p = _split(g_tag), _split(p_tag)
-            end_g, end_p = _ends(prev_g, g), _ends(prev_p, p)
-            start_g, start_p = _starts(prev_g, g), _starts(prev_p, p)
-            if matching:
-                if end_g and end_p and prev_g[1] == prev_p[1]:
-                    n_right[prev_g[1]] += 1
-                    matching = False
-                elif end_g != end_p or g[1] != p[1]:
-                    matching = False
-            if start_g and start_p and g[1] == p[1]:
-                matching = True
-            n_gold[g[1]] += start_g
-            n_pred[p[1]] += start_p
-            prev_g, prev_p = g, p
-    if matching:
-        n_right[prev_g[1]] += 1
+        right, guessed, total = sentence_chunks(gold, pred)
+        n_right.update(right)
+        n_pred.update(guessed)
+        n_gold.update(total)
 
     types = sorted(t for t in {**n_gold, **n_pred} if n_gold[t] or n_pred[t])  # a fixed order: fixed last bits
     # upstream divides by zero when no chunk exists at all; call that 0

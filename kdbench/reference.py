@@ -6,8 +6,9 @@ from collections import Counter, defaultdict
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from kdbench import stats
 from kdbench.metrics import score
-from kdbench.tasks import CLASSIFICATION_KINDS, KINDS
+from kdbench.tasks import CLASSIFICATION_KINDS, KINDS, gold_labels
 
 SEED = 0
 PAIR_SEP = " _sep_ "  # a token of its own, so bigrams across the two texts differ from bigrams within one
@@ -56,14 +57,15 @@ def most_frequent_tag(train_records, test_records):
 
 
 def reference_scores(kind, train, test):
-    """{"name", "macro_f1", "accuracy"} of the kind's reference, fit on `train`, scored on `test`."""
+    """{"name", "macro_f1", "accuracy", "interval", "pred"} of the kind's reference, fit on `train`, scored on
+    `test`, with the bootstrap interval of its macro F1 and its predictions (for paired comparisons)."""
     if kind not in KINDS:
         raise ValueError(f"unknown task kind {kind!r}")
     if kind in CLASSIFICATION_KINDS:
         name, pred = "tfidf-logreg", tfidf_logreg(train, test, kind)
-        gold = [r["labels"] if kind == "multi-aspect" else r["label"] for r in test]
     else:
         name, pred = "most-frequent-tag", most_frequent_tag(train, test)
-        gold = [r["tags"] for r in test]
+    gold = [gold_labels(r, kind) for r in test]
     scores = score(kind, gold, pred)
-    return {"name": name, "macro_f1": scores["macro_f1"], "accuracy": scores["accuracy"]}
+    return {"name": name, "macro_f1": scores["macro_f1"], "accuracy": scores["accuracy"],
+            "interval": stats.interval(kind, gold, pred), "pred": pred}
