@@ -64,6 +64,9 @@ def record_labels(kind, record):
 
 
 SPLITS = ("train", "valid", "test")
+# The parts of a task's transfer set (kdbench.teacher.softlabels): its own unlabelled training texts, the
+# group's pool, augmented copies of its labelled examples.
+TRANSFER_SOURCES = ("own", "pool", "augment")
 SCHEMES = ("auto", "bio", "plain")  # how tags are chunked for scoring: see tag_scheme
 
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 import kdbench.data.prepare as prepare_mod
-from kdbench.data.prepare import load_prepared, prepare_task
+from kdbench.data.prepare import load_prepared, load_unlabeled, prepare_task
 from kdbench.data.readers import READERS
 from kdbench.errors import DataError
 from kdbench.tasks import SPLITS, custom_task, get_task
@@ -21,10 +21,10 @@ def test_prepare_pair_task(mirror, tmp_path):
     out = tmp_path / "prepared" / "wrete"
     meta = prepare_task(get_task("wrete"), mirror, out)
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["labels.json", "test.jsonl", "train.jsonl", "valid.jsonl"]
+    assert names == ["labels.json", "test.jsonl", "train.jsonl", "unlabeled.jsonl", "valid.jsonl"]
     assert json.loads((out / "labels.json").read_text()) == meta == {
         "task": "wrete", "kind": "pair", "labels": ["Entail_or_Paraphrase", "NotEntail"], "aspects": None,
-        "scheme": None, "sizes": {"train": 300, "valid": 50, "test": 100},
+        "scheme": None, "sizes": {"train": 300, "valid": 50, "test": 100, "unlabeled": 0},
         "source_sizes": {"train": 300, "valid": 50, "test": 100},
     }
     loaded_meta, data = load_prepared(out)
@@ -47,7 +47,7 @@ def test_seeded_sampling(mirror, tmp_path):
     task = get_task("emot")
     metas = [prepare_task(task, mirror, tmp_path / name, max_train=100, max_valid=30, seed=seed)
              for name, seed in (("a", 1), ("b", 1), ("c", 2))]
-    assert metas[0]["sizes"] == {"train": 100, "valid": 30, "test": 440}
+    assert metas[0]["sizes"] == {"train": 100, "valid": 30, "test": 440, "unlabeled": 3421}
     assert metas[0]["source_sizes"] == {"train": 3521, "valid": 440, "test": 440}
     a, b, c = (load_prepared(tmp_path / name)[1] for name in "abc")
     assert a == b
@@ -57,11 +57,16 @@ def test_seeded_sampling(mirror, tmp_path):
               for r in READERS[task.format](mirror / task.files["train"])]
     positions = [source.index(r) for r in a["train"]]
     assert positions == sorted(positions)
+    # the rest of train becomes unlabeled text: the same texts without their labels, none of the sample's
+    unlabeled = load_unlabeled(tmp_path / "a")
+    assert len(unlabeled) == 3421 and all(set(r) == {"text"} for r in unlabeled)
+    assert {r["text"] for r in unlabeled} | {r["text"] for r in a["train"]} == {r["text"] for r in source}
+    assert len(unlabeled) + len(a["train"]) == len(source)
 
 
 def test_max_larger_than_split_keeps_everything(mirror, tmp_path):
     meta = prepare_task(get_task("wrete"), mirror, tmp_path / "w", max_train=10_000, max_valid=10)
-    assert meta["sizes"] == {"train": 300, "valid": 10, "test": 100}
+    assert meta["sizes"] == {"train": 300, "valid": 10, "test": 100, "unlabeled": 0}
 
 
 def custom_raw(root, name, fmt, rows_by_split, header):
@@ -82,7 +87,7 @@ def test_custom_pair_and_conll_tasks(tmp_path):
     conll = custom_raw(tmp_path / "raw", "ner", "conll",
                        {"train": "A\tO\nB\tB-X\n", "valid": "C\tO\n", "test": "D\tB-X\n\n"}, "")
     meta = prepare_task(conll, tmp_path / "raw", tmp_path / "ner")
-    assert (meta["kind"], meta["labels"], meta["sizes"]) == ("tagging", ["B-X", "O"], {s: 1 for s in SPLITS})
+    assert (meta["kind"], meta["labels"], meta["sizes"]) == ("tagging", ["B-X", "O"], {**{s: 1 for s in SPLITS}, "unlabeled": 0})
 
 
 def test_unknown_test_tag_fails_and_leaves_nothing(tmp_path):

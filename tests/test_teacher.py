@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from kdbench.config import TeacherConfig
+from kdbench.config import SoftlabelConfig, TeacherConfig
 from kdbench.errors import KdbenchError
 from kdbench.io import load_logits, save_logits
 from kdbench.tasks import decode
 from kdbench.teacher.backbone import backbone_defaults, build_backbone
 from kdbench.teacher.model import Teacher
-from kdbench.teacher.softlabels import length_bounds, select_pool
+from kdbench.teacher.softlabels import length_bounds, select_pool, transfer_set
 from kdbench.teacher.train import build, loss_fn, train_teacher
 
 RECORDS = {
@@ -108,11 +108,29 @@ def test_softlabel_files_and_pool_selection(tmp_path):
     save_logits(tmp_path / "b.safetensors", logits)  # the same logits, the same bytes (no timestamps)
     assert (tmp_path / "a.safetensors").read_bytes() == (tmp_path / "b.safetensors").read_bytes()
     splits = {"train": [{"text": "a" * n} for n in (10, 20, 30, 40, 50)], "valid": [{"text": "dup"}], "test": []}
+    task_texts = [r for s in splits.values() for r in s]
     pool = [{"text": "dup"}, {"text": "x" * 25}, {"text": "y" * 5}, {"text": "z" * 35}, {"text": "a" * 30}]
-    assert select_pool(pool, splits, "single", pool_max=0, seed=0) == pool[1:4]  # "dup" and "a"*30 are task texts
-    assert len(select_pool(pool, splits, "single", pool_max=2, seed=0)) == 2
+    assert select_pool(pool, task_texts, "single", None, seed=0) == pool[1:4]  # "dup" and "a"*30 are task texts
+    assert len(select_pool(pool, task_texts, "single", 2, seed=0)) == 2
     assert length_bounds(splits["train"]) == [20.0, 40.0]  # inter-quartile range of train lengths
-    assert select_pool(pool, splits, "pair", 0, 0) == []
+    assert select_pool(pool, task_texts, "pair", None, 0) == []
+
+
+def test_transfer_set_parts_and_cap():
+    cfg = SoftlabelConfig(transfer_max=5, augment=2, p_mask=0.5)
+    splits = {"train": [{"text": f"kata{i} bagus sekali", "label": "pos"} for i in range(3)], "valid": [],
+              "test": [{"text": "di tes", "label": "pos"}]}
+    own = [{"text": f"sisa {i}"} for i in range(3)]
+    pool = [{"text": "di tes"}, *({"text": f"pool {i}"} for i in range(10)), {"text": "sisa 1"}]
+    records = transfer_set(cfg, splits, own, pool, "single", "<unk>", None, seed=0)
+    sources = [r["source"] for r in records]
+    assert sources[:5] == ["own"] * 3 + ["pool"] * 2  # own first, the pool fills the cap
+    assert {r["text"] for r in records if r["source"] == "pool"} <= {f"pool {i}" for i in range(10)}
+    augmented = [r for r in records if r["source"] == "augment"]
+    assert 0 < len(augmented) <= 6 and all("label" not in r for r in records)
+    assert transfer_set(cfg, splits, own, pool, "single", "<unk>", None, seed=0) == records  # seeded
+    nothing = SoftlabelConfig(own_train=False, pool=False, augment=0)
+    assert transfer_set(nothing, splits, own, pool, "single", "<unk>", None, seed=0) == []
 
 
 def test_local_directory_backbone(backbone, tmp_path):

@@ -5,15 +5,20 @@ data/pool/classification.jsonl holds {"text"} from the train splits of all publi
 (both sides of a pair); data/pool/labeling.jsonl holds {"tokens"} from the train splits of all public
 tagging tasks (facqa: the passages). Only train splits are pooled, and the soft-label stage also drops
 any pool text that appears in the target task's own splits, so no valid/test text leaks into training.
+data/pool/pos_lexicon.json is the part-of-speech lexicon augmentation draws replacement words from
+(kdbench.data.augment), built from the public IndoLEM POS training data.
 """
 
 from pathlib import Path
 
 from tqdm import tqdm
 
+from kdbench.data.augment import build_lexicon, write_lexicon
 from kdbench.data.readers import READERS
 from kdbench.io import atomic_path, write_jsonl
 from kdbench.tasks import GROUPS, get_task, list_tasks
+
+LEXICON_TASK, LEXICON = "indolem_pos", "pos_lexicon.json"
 
 
 def pool_key(record):
@@ -24,9 +29,13 @@ def pool_key(record):
 def build_pool(raw_root, out_dir):
     """Write one deduplicated JSONL pool per task group; returns {group: size}."""
     pools = {g: {} for g in GROUPS}
+    lexicon = None
     for name in tqdm(list_tasks(), desc="pool", disable=None):
         task = get_task(name)
-        for rec in READERS[task.format](Path(raw_root) / task.files["train"], **task.options):
+        records = READERS[task.format](Path(raw_root) / task.files["train"], **task.options)
+        if name == LEXICON_TASK:
+            lexicon = build_lexicon((r["tokens"], r["tags"]) for r in records)
+        for rec in records:
             if task.is_tagging:
                 entries = [{"tokens": rec["tokens"]}]
             else:
@@ -36,4 +45,5 @@ def build_pool(raw_root, out_dir):
     with atomic_path(out_dir, is_dir=True) as tmp:
         for group, entries in pools.items():
             write_jsonl(tmp / f"{group}.jsonl", entries.values())
+        write_lexicon(lexicon, tmp / LEXICON)
     return {g: len(p) for g, p in pools.items()}

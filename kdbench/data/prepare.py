@@ -1,5 +1,6 @@
 """Prepare a task: read its raw splits, check labels, optionally subsample, and write
-out_dir/{train,valid,test}.jsonl + labels.json (format: see kdbench.tasks)."""
+out_dir/{train,valid,test}.jsonl + labels.json (format: see kdbench.tasks), and unlabeled.jsonl: the training
+texts a `max_train` sample left out, without their labels (in-domain text for the transfer set)."""
 
 import json
 import random
@@ -8,7 +9,7 @@ from pathlib import Path
 from kdbench.data.readers import READERS
 from kdbench.errors import DataError, KdbenchError
 from kdbench.io import atomic_path, read_jsonl, write_json, write_jsonl
-from kdbench.tasks import SPLITS, plain_to_chunks, record_labels, tag_scheme
+from kdbench.tasks import GOLD_KEY, SPLITS, plain_to_chunks, record_labels, tag_scheme
 
 
 def _kind(task, paths, data):
@@ -37,11 +38,12 @@ def _check_labels(path, kind, records, vocab, aspects, hint=""):
 
 
 def _sample(records, k, seed):
-    """A seeded random sample of k records, in their original order; all records when k is None."""
+    """(a seeded random sample of k records, the records left out), both in their original order; all records
+    when k is None."""
     if k is None or k >= len(records):
-        return records
-    keep = sorted(random.Random(seed).sample(range(len(records)), k))
-    return [records[i] for i in keep]
+        return records, []
+    keep = set(random.Random(seed).sample(range(len(records)), k))
+    return [r for i, r in enumerate(records) if i in keep], [r for i, r in enumerate(records) if i not in keep]
 
 
 def prepare_task(task, raw_root, out_dir, max_train=None, max_valid=None, seed=0):
@@ -75,16 +77,16 @@ def prepare_task(task, raw_root, out_dir, max_train=None, max_valid=None, seed=0
     for s in SPLITS:
         _check_labels(paths[s], kind, data[s], vocab, aspects, hint if not labels else "")
 
-    sampled = {"train": _sample(data["train"], max_train, seed),
-               "valid": _sample(data["valid"], max_valid, seed),
-               "test": data["test"]}
+    train, left_out = _sample(data["train"], max_train, seed)
+    sampled = {"train": train, "valid": _sample(data["valid"], max_valid, seed)[0], "test": data["test"]}
+    # the training texts outside the labelled sample, gold dropped: in-domain text for the transfer set
+    unlabeled = [{k: v for k, v in r.items() if k != GOLD_KEY[kind]} for r in left_out]
     meta = {"task": task.name, "kind": kind, "labels": vocab, "aspects": aspects, "scheme": scheme,
-            "sizes": {s: len(sampled[s]) for s in SPLITS},
+            "sizes": {**{s: len(sampled[s]) for s in SPLITS}, "unlabeled": len(unlabeled)},
             "source_sizes": {s: len(data[s]) for s in SPLITS}}
     with atomic_path(out_dir, is_dir=True) as tmp:
-        for s in SPLITS:
-            write_jsonl(tmp / f"{s}.jsonl", ({k: v for k, v in r.items() if k != "_line"}
-                                             for r in sampled[s]))
+        for name, records in (*sampled.items(), ("unlabeled", unlabeled)):
+            write_jsonl(tmp / f"{name}.jsonl", ({k: v for k, v in r.items() if k != "_line"} for r in records))
         write_json(tmp / "labels.json", meta)
     return meta
 
@@ -96,3 +98,9 @@ def load_prepared(out_dir):
         raise KdbenchError(f"{out_dir}: not a prepared task (no labels.json); run the prepare stage first")
     meta = json.loads((out_dir / "labels.json").read_text(encoding="utf-8"))
     return meta, {s: read_jsonl(out_dir / f"{s}.jsonl") for s in SPLITS}
+
+
+def load_unlabeled(out_dir):
+    """The task's training texts that were not sampled into the labelled split, without their gold."""
+    path = Path(out_dir) / "unlabeled.jsonl"
+    return read_jsonl(path) if path.is_file() else []

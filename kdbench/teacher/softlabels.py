@@ -1,19 +1,30 @@
-"""The `softlabels` stage: the teacher's logits on the train split and on the unlabeled pool (what a student
+"""The `softlabels` stage: the teacher's logits on the train split and on the transfer set (what a student
 learns from), and on valid and test (to measure a student's agreement with its teacher).
 
-data/softlabels/<task>/{train,valid,test,pool}.safetensors (kdbench.io.save_logits) hold the logits of each
-example: one row for single/pair, one per aspect for multi-aspect, one per word for tagging, in the order of train.jsonl / pool.jsonl, so a student can match them example by
-example and word by word. Tagging words cut off by the teacher's max_length have all-zero rows and are
-counted in meta.json.
+The transfer set is text the student may learn from without gold labels, labelled by the teacher:
+  own      the task's training texts left out of the labelled sample (their gold labels dropped)
+  pool     texts of the other datasets of the task group (not for pair / QA tasks, whose inputs differ)
+  augment  `augment` copies of every labelled training example, masked, POS-replaced and n-gram-cut
+           (kdbench.data.augment, after Tang et al. 2019)
+own and pool together are capped at `transfer_max` (own first, then a seeded sample of the pool). Each
+record carries its `source`, so a distill variant picks the parts it learns from.
+
+data/softlabels/<task>/{train,valid,test,transfer}.safetensors (kdbench.io.save_logits) hold the logits of each
+example: one row for single/pair, one per aspect for multi-aspect, one per word for tagging, in the order
+of train.jsonl / transfer.jsonl, so a student can match them example by example and word by word. Tagging
+words cut off by the teacher's max_length have all-zero rows and are counted in meta.json.
 """
 
 import random
+from pathlib import Path
 
 import numpy as np
 
-from kdbench.data.pool import pool_key
-from kdbench.data.prepare import load_prepared
+from kdbench.data.augment import augment, read_lexicon
+from kdbench.data.pool import LEXICON, pool_key
+from kdbench.data.prepare import load_prepared, load_unlabeled
 from kdbench.io import atomic_path, read_jsonl, save_logits, write_json, write_jsonl
+from kdbench.tasks import TRANSFER_SOURCES
 from kdbench.teacher.model import Teacher
 from kdbench.trainer import predict, record_length, torch_forward
 
@@ -25,37 +36,58 @@ def length_bounds(train):
     return [float(q1), float(q3)]
 
 
-def select_pool(pool, splits, kind, pool_max, seed):
-    """Pool entries usable for this task: not in any of its splits, at most pool_max of them (a seeded sample,
-    kept in pool order)."""
+def select_pool(pool, exclude, kind, limit, seed):
+    """Pool entries usable for this task: not among `exclude` (its own texts), at most `limit` of them (a seeded
+    sample, kept in pool order; no limit when None)."""
     if kind in ("pair", "qa-tagging"):  # the pool has single texts / passages without questions
         return []
-    own = {pool_key(r) for s in splits.values() for r in s}
+    own = {pool_key(r) for r in exclude}
     pool = [p for p in pool if pool_key(p) not in own]
-    if pool_max and len(pool) > pool_max:
-        keep = sorted(random.Random(seed).sample(range(len(pool)), pool_max))
+    if limit is not None and len(pool) > limit:
+        keep = sorted(random.Random(seed).sample(range(len(pool)), limit))
         pool = [pool[i] for i in keep]
     return pool
 
 
-def write_softlabels(teacher_dir, prepared_dir, pool_path, out_dir, cfg, seed=0):
-    """Label every split and the selected pool with the teacher; returns the meta dict."""
+def transfer_set(cfg, splits, unlabeled, pool, kind, unk, lexicon, seed):
+    """The transfer set's records, each with its `source` (own, pool or augment)."""
+    own = unlabeled if cfg.own_train else []
+    if cfg.transfer_max and len(own) > cfg.transfer_max:
+        keep = sorted(random.Random(seed).sample(range(len(own)), cfg.transfer_max))
+        own = [own[i] for i in keep]
+    room = cfg.transfer_max - len(own) if cfg.transfer_max else None
+    exclude = [r for s in splits.values() for r in s] + unlabeled
+    pool = select_pool(pool, exclude, kind, room, seed) if cfg.pool else []
+    augmented = augment(splits["train"], cfg.augment, seed, unk, lexicon, cfg.p_mask, cfg.p_pos, cfg.p_ngram,
+                        (cfg.ngram_min, cfg.ngram_max)) if cfg.augment else []
+    return ([{**r, "source": "own"} for r in own] + [{**r, "source": "pool"} for r in pool]
+            + [{**r, "source": "augment"} for r in augmented])
+
+
+def write_softlabels(teacher_dir, prepared_dir, pool_dir, group, out_dir, cfg, seed=0):
+    """Label every split and the transfer set with the teacher; returns the meta dict and the labelling
+    throughput (sentences per second of teacher forward passes, kept out of the stage's output)."""
     teacher = Teacher.load(teacher_dir)
     forward = torch_forward(teacher)
     meta, splits = load_prepared(prepared_dir)
-    pool = select_pool(read_jsonl(pool_path), splits, meta["kind"], cfg.pool_max, seed) if cfg.pool else []
+    pool = read_jsonl(Path(pool_dir) / f"{group}.jsonl") if cfg.pool else []
+    transfer = transfer_set(cfg, splits, load_unlabeled(prepared_dir), pool, meta["kind"],
+                            teacher.tokenizer.unk_token, read_lexicon(Path(pool_dir) / LEXICON), seed)
+    labelled = seconds = 0
     with atomic_path(out_dir, is_dir=True) as tmp:
         info = {"labels": meta["labels"], "aspects": meta["aspects"], "kind": meta["kind"],
                 "pool_length_bounds": length_bounds(splits["train"])}
-        for name, records in (*splits.items(), ("pool", pool)):
+        for name, records in (*splits.items(), ("transfer", transfer)):
             if not records:
                 continue
-            logits, _ = predict(teacher.encode, forward, records, cfg.batch_size, desc=f"soft labels: {name}")
+            logits, spent = predict(teacher.encode, forward, records, cfg.batch_size, desc=f"soft labels: {name}")
+            labelled, seconds = labelled + len(records), seconds + spent
             rows = save_logits(tmp / f"{name}.safetensors", logits)
             info[f"{name}_size"] = len(records)
             if teacher.is_tagging:
                 info[f"{name}_words_truncated"] = int((np.abs(rows).sum(-1) == 0).sum())
-        if pool:
-            write_jsonl(tmp / "pool.jsonl", pool)
+        if transfer:
+            info["transfer_sources"] = {s: sum(r["source"] == s for r in transfer) for s in TRANSFER_SOURCES}
+            write_jsonl(tmp / "transfer.jsonl", transfer)
         write_json(tmp / "meta.json", info)
-    return info
+    return info, labelled / seconds if seconds else None
