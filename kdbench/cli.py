@@ -2,6 +2,7 @@
 Thin: parse arguments, load params.yaml, call one module function. User mistakes print one line and exit 2."""
 
 import argparse
+import dataclasses
 import os
 import shutil
 import sys
@@ -83,7 +84,8 @@ def _timed(path, fn, *args):
 def cmd_teacher(args):
     from kdbench.teacher.train import run_teacher
     cfg = config.load(args.params).teacher_for(args.task)
-    r = _timed(args.timing, run_teacher, args.task, cfg, args.data, args.backbone, args.out, args.metrics)
+    r = _timed(args.timing, run_teacher, args.task, cfg, args.data, args.backbone, args.out, args.metrics,
+               args.predictions)
     verdict = "beats" if r["beats_reference"] else "does NOT beat"
     print(f"{args.task}: teacher test macro F1 {r['test']['macro_f1']:.4f} {verdict} "
           f"{r['reference']['name']} {r['reference']['test_macro_f1']:.4f}")
@@ -93,9 +95,12 @@ def cmd_softlabels(args):
     from kdbench.teacher.softlabels import write_softlabels
     params = config.load(args.params)
     group = params.task_spec(args.task).group
-    info = write_softlabels(args.teacher, args.data, Path(args.pool) / f"{group}.jsonl", args.out,
-                            params.softlabels, params.seed)
-    print({k: v for k, v in info.items() if k.endswith("_size")})
+    info, per_s = write_softlabels(args.teacher, args.data, args.pool, group, args.out, params.softlabels,
+                                   params.seed)
+    print({k: v for k, v in info.items() if k.endswith("_size") or k == "transfer_sources"})
+    if args.timing:
+        write_json(args.timing, {"teacher_sentences_per_s": round(per_s, 1) if per_s else None})
+    print(f"the teacher labelled {per_s:.0f} sentences/s (forward passes)" if per_s else "")
 
 
 def cmd_fasttext(args):
@@ -117,9 +122,11 @@ def cmd_distill(args):
     params = config.load(args.params)
     params.task(args.task)
     cfg = params.distill_for(args.variant, args.student)
+    if args.seed is not None:  # a replicate: the same run with another seed
+        cfg = dataclasses.replace(cfg, seed=args.seed)
     report = _timed(args.timing, run_distill, args.task, args.student, args.variant, cfg,
                     params.students[args.student].model, args.data, args.softlabels, args.teacher,
-                    cfg.fasttext_vec or args.fasttext, args.out, args.metrics)
+                    cfg.fasttext_vec or args.fasttext, args.out, args.metrics, args.predictions)
     print(f"{args.task} {args.student} {args.variant}: test macro F1 {report['test']['macro_f1']:.4f}, "
           f"{report['params']:,} parameters")
 
@@ -153,7 +160,7 @@ def cmd_report(args):
     from kdbench.report import build_report
     params = config.load(args.params)
     rows = bench_rows(args.bench) if Path(args.bench).is_file() else []
-    summary = build_report(args.metrics, rows, params, args.out)
+    summary = build_report(args.metrics, rows, params, args.out, args.predictions, args.replicas)
     for rec in summary["recommendations"].values():
         print(rec["answer"])
     print(f"{Path(args.out) / 'index.html'}: open it in a browser")
@@ -205,10 +212,12 @@ def build_parser():
     add("teacher", cmd_teacher, "fine-tune the teacher on one task", task,
         (["--data"], dict(required=True)), (["--backbone"], dict(default="models/backbone")),
         (["--out"], dict(required=True)), (["--metrics"], dict(required=True)),
+        (["--predictions"], dict(required=True, help="test predictions of the teacher and the reference")),
         (["--timing"], dict(default="", help="where to write the wall time (kept apart from the metrics)")))
-    add("softlabels", cmd_softlabels, "teacher logits on train + unlabeled pool", task,
+    add("softlabels", cmd_softlabels, "teacher logits on the splits and the transfer set", task,
         (["--teacher"], dict(required=True)), (["--data"], dict(required=True)),
-        (["--pool"], dict(default="data/pool")), (["--out"], dict(required=True)))
+        (["--pool"], dict(default="data/pool")), (["--out"], dict(required=True)),
+        (["--timing"], dict(default="", help="where to write the labelling throughput")))
     add("fasttext", cmd_fasttext, "train FastText vectors on a task's train texts + its group's pool", task,
         (["--data"], dict(required=True)), (["--pool"], dict(default="data/pool")), (["--out"], dict(required=True)))
     add("distill", cmd_distill, "train one student on one task under one variant", task,
@@ -217,6 +226,8 @@ def build_parser():
         (["--data"], dict(required=True)), (["--softlabels"], dict(required=True)),
         (["--teacher"], dict(required=True)), (["--fasttext"], dict(default="")),
         (["--out"], dict(required=True)), (["--metrics"], dict(required=True)),
+        (["--predictions"], dict(required=True, help="the student's test predictions")),
+        (["--seed"], dict(type=int, default=None, help="another seed than the variant's (a replicate)")),
         (["--timing"], dict(default="", help="where to write the wall time (kept apart from the metrics)")))
     add("predict", cmd_predict, "label text with a trained student (one input per line)",
         (["--task"], dict(required=True)), (["--student"], dict(required=True)),
@@ -231,7 +242,8 @@ def build_parser():
         (["--baseline"], dict(default="reports/baseline/benchmark.json")),
         (["--update"], dict(action="store_true", help="rewrite the baseline from --bench, on purpose")))
     add("report", cmd_report, "tables, plots, recommendation and index.html from the metrics and the bench JSON",
-        (["--metrics"], dict(default="reports/metrics")),
+        (["--metrics"], dict(default="reports/metrics")), (["--replicas"], dict(default="reports/replicas")),
+        (["--predictions"], dict(default="reports/predictions")),
         (["--bench"], dict(default="reports/bench/benchmark.json")), (["--out"], dict(default="reports")))
     add("profile", cmd_profile, "record one model's inference loop with py-spy (flame graph + speedscope)",
         (["--task"], dict(required=True)), (["--model"], dict(required=True, help="teacher or a student")),

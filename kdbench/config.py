@@ -52,12 +52,27 @@ class TeacherConfig:
 
 @dataclass
 class SoftlabelConfig:
-    pool: bool = True               # also label the unlabeled pool (texts of the other tasks of the group)
-    pool_max: int = 1000            # cap on pool texts per task (0 = no cap); a seeded sample
+    """The transfer set the teacher labels (kdbench.teacher.softlabels) and how it is labelled."""
+    own_train: bool = True          # the task's training texts left out of the labelled sample, gold dropped
+    pool: bool = True               # texts of the other datasets of the task group
+    transfer_max: int = 12000       # cap on own + pool texts (0 = none): own first, then a seeded pool sample
+    augment: int = 2                # augmented copies of each labelled training example (0 = none)
+    p_mask: float = 0.1             # augmentation: a word becomes the unknown token...
+    p_pos: float = 0.1              # ...or another word of its part of speech...
+    p_ngram: float = 0.25           # ...and the sentence is cut to an n-gram, n in [ngram_min, ngram_max]
+    ngram_min: int = 1
+    ngram_max: int = 5
     batch_size: int = 64
 
     def __post_init__(self):
-        _positive("softlabels", self, ("batch_size",))
+        _positive("softlabels", self, ("batch_size", "ngram_min", "ngram_max"))
+        for name in ("p_mask", "p_pos", "p_ngram"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise KdbenchError(f"params.yaml: softlabels.{name}: must be in [0, 1], got {getattr(self, name)}")
+        if self.p_mask + self.p_pos > 1 or self.ngram_min > self.ngram_max or self.transfer_max < 0 \
+                or self.augment < 0:
+            raise KdbenchError("params.yaml: softlabels: needs p_mask + p_pos <= 1, ngram_min <= ngram_max, "
+                               "transfer_max >= 0 and augment >= 0")
 
 
 @dataclass
@@ -67,8 +82,8 @@ class DistillConfig:
     alpha: float = 0.5              # weight of the hard-label term in mse+ce / kl+ce
     embeddings: str = "random"      # kdbench.distill.embeddings: random | fasttext | teacher
     fasttext_vec: str = ""          # a .vec file (e.g. cc.id.300.vec); empty = the one the fasttext stage trains
-    unlabeled: bool = False         # also learn from the teacher's labels on the unlabeled pool
-    length_filter: bool = True      # with unlabeled: only pool texts within the train inter-quartile length range
+    transfer: list[str] = field(default_factory=list)  # transfer-set parts learnt from: own, pool, augment
+    length_filter: bool = True      # pool texts only within the train inter-quartile length range
     max_length: int = 64            # tokens per example
     min_count: int = 2              # word-level vocabulary: words seen fewer times in train become <unk>
     epochs: int = 8
@@ -85,6 +100,9 @@ class DistillConfig:
                                     "lr", "threads"))
         if not 0.0 <= self.alpha <= 1.0:
             raise KdbenchError(f"params.yaml: distill.alpha: must be in [0, 1], got {self.alpha}")
+        from kdbench.tasks import TRANSFER_SOURCES
+        for i, source in enumerate(self.transfer):
+            _choice(f"distill.transfer[{i}]", source, TRANSFER_SOURCES)
 
 
 @dataclass
@@ -93,6 +111,19 @@ class StudentSettings:
     exactly its student's entry, so changing BERT-Small's learning rate reruns only BERT-Small."""
     lr: float | None = None         # learning rate for this student (null: the variant's distill.lr)
     model: dict = field(default_factory=dict)  # size overrides of the student's config, e.g. {hidden: 256}
+
+
+@dataclass
+class ReplicateConfig:
+    """Extra seeds of the cheap students: every claim compares runs across seeds with a paired test. Which
+    students is the pipeline's shape, like `students:`: none unless listed (the quick profile: bilstm, cnn,
+    bert-tiny)."""
+    students: list[str] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=lambda: [1, 2])  # on top of each variant's own seed
+
+    def __post_init__(self):
+        if len(set(self.seeds)) != len(self.seeds) or len(set(self.students)) != len(self.students):
+            raise KdbenchError("params.yaml: replicate: students and seeds must not repeat")
 
 
 @dataclass
@@ -158,7 +189,8 @@ class TaskConfig:
 
 
 BLOCKS = {"fetch": FetchConfig, "teacher": TeacherConfig, "softlabels": SoftlabelConfig, "distill": DistillConfig,
-          "fasttext": FasttextConfig, "bench": BenchConfig, "gate": GateConfig, "report": ReportConfig}
+          "replicate": ReplicateConfig, "fasttext": FasttextConfig, "bench": BenchConfig, "gate": GateConfig,
+          "report": ReportConfig}
 
 
 @dataclass
@@ -171,6 +203,7 @@ class Params:
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
     softlabels: SoftlabelConfig = field(default_factory=SoftlabelConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
+    replicate: ReplicateConfig = field(default_factory=ReplicateConfig)
     fasttext: FasttextConfig = field(default_factory=FasttextConfig)
     bench: BenchConfig = field(default_factory=BenchConfig)
     gate: GateConfig = field(default_factory=GateConfig)
@@ -338,6 +371,10 @@ def parse(raw):
         variants={name: _typed(v if v is not None else {}, dict, f"variants.{name}") for name, v in variants.items()},
         **{block: build(cls, raw.get(block), block) for block, cls in BLOCKS.items()},
     )
+    for i, name in enumerate(params.replicate.students):
+        if name not in params.students:
+            raise KdbenchError(f"params.yaml: replicate.students[{i}]: {name!r} is not under students "
+                               f"({', '.join(params.students)})")
     # validate per-task and per-variant overrides now, not halfway through a run
     for name in params.tasks:
         params.teacher_for(name)

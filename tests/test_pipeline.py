@@ -67,25 +67,27 @@ def test_repro_writes_every_artifact(smoke_repo):
         assert (repo / f"models/{task}/teacher/head.safetensors").is_file()
 
 
-def test_softlabels_align_with_train_and_pool(smoke_repo):
+def test_softlabels_align_with_train_and_transfer_set(smoke_repo):
     repo, _ = smoke_repo
     from kdbench.io import load_logits, read_jsonl
     for task in ("smsa", "nergrit"):
         train = read_jsonl(repo / f"data/prepared/{task}/train.jsonl")
-        pool = read_jsonl(repo / f"data/softlabels/{task}/pool.jsonl")
+        transfer = read_jsonl(repo / f"data/softlabels/{task}/transfer.jsonl")
         meta = json.loads((repo / f"data/softlabels/{task}/meta.json").read_text())
         test = read_jsonl(repo / f"data/prepared/{task}/test.jsonl")
-        for records, name in ((train, "train"), (test, "test"), (pool, "pool")):
+        for records, name in ((train, "train"), (test, "test"), (transfer, "transfer")):
             logits = load_logits(repo / f"data/softlabels/{task}/{name}.safetensors")
             assert len(logits) == len(records) == meta[f"{name}_size"]
             rows = [len(r["tokens"]) if "tokens" in r else 1 for r in records]  # word by word for tagging
             assert [len(x) for x in logits] == rows
             assert all(x.shape[1] == len(meta["labels"]) and np.isfinite(x).all() for x in logits)
-        assert 0 < len(pool) <= 40
+        sources = meta["transfer_sources"]  # smoke: 40 own + pool texts, one augmented copy of each example
+        assert sources["own"] + sources["pool"] == 40 and 0 < sources["augment"] <= len(train)
         lo, hi = meta["pool_length_bounds"]  # the train inter-quartile range, for the length filter
         assert lo <= hi
         own = {" ".join(r["tokens"]) if "tokens" in r else r["text"] for r in train}
-        assert not own & {" ".join(p["tokens"]) if "tokens" in p else p["text"] for p in pool}
+        assert not own & {" ".join(p["tokens"]) if "tokens" in p else p["text"] for p in transfer
+                          if p["source"] != "augment"}
 
 
 def test_second_repro_reruns_nothing(smoke_repo):
@@ -126,9 +128,28 @@ def test_every_student_and_variant_has_metrics(smoke_repo):
                 assert m["params"] > m["params_without_embeddings"] > 0
                 assert m["file_bytes"] == (repo / f"models/{task}/{student}/{variant}/model.safetensors").stat().st_size
                 assert m["loss"] == m["settings"]["loss"] == {"nokd": "ce", "kd": "kl+ce"}[variant]
-                assert (m["pool_size"] > 0) == (variant == "kd") and m["settings"]["threads"] == 2
+                assert (m["transfer_size"] > 0) == (variant == "kd") and m["settings"]["threads"] == 2
                 assert "seconds" not in json.dumps(m)  # wall time goes to reports/timing/: metrics stay bytes-stable
                 assert json.loads((repo / f"reports/timing/{task}/{student}/{variant}.json").read_text())["seconds"] > 0
+
+
+def test_scores_carry_intervals_and_replicas_their_seeds(smoke_repo):
+    repo, _ = smoke_repo
+    for task in ("smsa", "nergrit"):
+        teacher = json.loads((repo / f"reports/metrics/{task}/teacher.json").read_text())
+        ci = teacher["test"]["interval"]
+        assert ci["low"] <= teacher["test"]["macro_f1"] <= ci["high"] and ci["level"] == 0.95
+        assert teacher["reference"]["test_interval"]["low"] <= teacher["reference"]["test_macro_f1"]
+        predictions = json.loads((repo / f"reports/predictions/{task}/teacher.json").read_text())
+        assert len(predictions["gold"]) == len(predictions["teacher"]) == len(predictions["reference"])
+        for variant in ("nokd", "kd"):  # smoke replicates the bilstm with seed 1
+            main = json.loads((repo / f"reports/metrics/{task}/bilstm/{variant}.json").read_text())
+            replica = json.loads((repo / f"reports/replicas/{task}/bilstm/{variant}/seed1.json").read_text())
+            assert (main["settings"]["seed"], replica["settings"]["seed"]) == (0, 1)
+            pred = json.loads((repo / f"reports/predictions/{task}/bilstm/{variant}.seed1.json").read_text())
+            assert pred["seed"] == 1 and len(pred["pred"]) == len(predictions["gold"])
+    conclusions = (repo / "reports/conclusions.md").read_text()
+    assert "## NOT TESTED: KD beats no-KD" in conclusions  # smoke's kd also changes the embeddings: no pair
 
 
 def test_predict_cli_on_a_trained_student(smoke_repo):

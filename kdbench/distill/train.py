@@ -1,8 +1,9 @@
-"""The `distill` stage: train one student on one task under one variant (loss, embeddings, unlabeled data).
+"""The `distill` stage: train one student on one task under one variant (loss, embeddings, transfer set).
 
-The student learns from the teacher's logits on the train split (and, with `unlabeled`, on the pool); `ce` is
-the no-KD baseline that sees gold labels only. Early stopping on validation cross-entropy against gold; the
-test split is only scored.
+The student learns from the teacher's logits on the labelled train split and on the parts of the transfer
+set the variant names (`transfer`: own, pool, augment; kdbench.teacher.softlabels); `ce` is the no-KD
+baseline that sees gold labels only. Early stopping on validation cross-entropy against gold; the test split
+is only scored.
 """
 
 import dataclasses
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from kdbench import stats
 from kdbench.data.prepare import load_prepared
 from kdbench.distill.embeddings import EMBEDDINGS, init_embeddings
 from kdbench.distill.losses import LOSSES
@@ -19,7 +21,7 @@ from kdbench.io import load_logits, read_jsonl, write_json
 from kdbench.students import count_parameters, create_student
 from kdbench.students.artifact import WEIGHTS, save_student, student_config
 from kdbench.students.vocab import SubwordVocab, WordVocab
-from kdbench.tasks import decode, record_labels, texts_of
+from kdbench.tasks import decode, gold_labels, record_labels, texts_of
 from kdbench.trainer import evaluate, fit, predict, record_length, seed_everything, torch_forward
 
 EVAL_BATCH = 128
@@ -85,35 +87,36 @@ class Distiller:
                    desc="distill", log=log)
 
 
-def _pool(softlabels_dir, cfg):
-    """The labeled pool examples this variant uses (none without `unlabeled`)."""
-    path = Path(softlabels_dir) / "pool.jsonl"
-    if not cfg.unlabeled or not path.exists():
+def transfer_examples(softlabels_dir, cfg):
+    """The transfer-set records this variant learns from and their teacher logits (none without `transfer`);
+    with `length_filter`, pool texts only within the labelled train's inter-quartile length range."""
+    path = Path(softlabels_dir) / "transfer.jsonl"
+    if not cfg.transfer or not path.exists():
         return [], []
-    pool, logits = read_jsonl(path), load_logits(Path(softlabels_dir) / "pool.safetensors")
-    if cfg.length_filter:
-        lo, hi = json.loads((Path(softlabels_dir) / "meta.json").read_text())["pool_length_bounds"]
-        keep = [i for i, r in enumerate(pool) if lo <= record_length(r) <= hi]
-        pool, logits = [pool[i] for i in keep], [logits[i] for i in keep]
-    return pool, logits
+    records, logits = read_jsonl(path), load_logits(Path(softlabels_dir) / "transfer.safetensors")
+    lo, hi = json.loads((Path(softlabels_dir) / "meta.json").read_text())["pool_length_bounds"]
+    keep = [i for i, r in enumerate(records) if r["source"] in cfg.transfer
+            and (r["source"] != "pool" or not cfg.length_filter or lo <= record_length(r) <= hi)]
+    return [records[i] for i in keep], [logits[i] for i in keep]
 
 
 def run_distill(task, student_name, variant, cfg, model_overrides, prepared_dir, softlabels_dir, teacher_dir,
-                fasttext_vec, out_dir, metrics_path):
-    """Train, score and save one (task, student, variant); writes the model directory and metrics JSON.
+                fasttext_vec, out_dir, metrics_path, predictions_path):
+    """Train, score and save one (task, student, variant); writes the model directory, the metrics JSON (test
+    score with its bootstrap interval) and the test predictions (for paired comparisons).
     cfg: the variant's DistillConfig with the student's settings applied (Params.distill_for)."""
     seed_everything(cfg.seed, cfg.threads)
     meta, splits = load_prepared(prepared_dir)
     kind, labels = meta["kind"], meta["labels"]
     teacher_meta = json.loads((Path(teacher_dir) / "kdbench_teacher.json").read_text())
-    pool, pool_logits = _pool(softlabels_dir, cfg)
+    transfer, transfer_logits = transfer_examples(softlabels_dir, cfg)
     uses_teacher = LOSSES.meta(cfg.loss, "uses_teacher")
     train_logits = load_logits(Path(softlabels_dir) / "train.safetensors") if uses_teacher else None
     examples = list(zip(splits["train"], train_logits or [None] * len(splits["train"]),
                         [True] * len(splits["train"])))
-    examples += list(zip(pool, pool_logits, [False] * len(pool)))
+    examples += list(zip(transfer, transfer_logits, [False] * len(transfer)))
 
-    vocab = build_vocab(cfg, splits["train"] + pool, teacher_dir, teacher_meta.get("prefix", ""))
+    vocab = build_vocab(cfg, splits["train"] + transfer, teacher_dir, teacher_meta.get("prefix", ""))
     student = create_student(student_name, len(vocab), kind, len(labels), len(meta["aspects"] or []),
                              pad_id=vocab.pad_id, **model_overrides)
     table = student.get_input_embeddings()
@@ -125,6 +128,7 @@ def run_distill(task, student_name, variant, cfg, model_overrides, prepared_dir,
     history = d.distill(examples, splits["valid"])
     valid, _ = d.evaluate(splits["valid"])
     test, test_pred = d.evaluate(splits["test"])
+    test["interval"] = stats.interval(kind, [gold_labels(r, kind) for r in splits["test"]], test_pred)
     teacher_test = load_logits(Path(softlabels_dir) / "test.safetensors")  # rows per example: one for single/pair
     teacher_pred = [decode(x[0] if kind in ("single", "pair") else x, labels, kind) for x in teacher_test]
     flat = lambda preds: [x for p in preds for x in ([p] if isinstance(p, str) else p)]  # noqa: E731
@@ -136,11 +140,12 @@ def run_distill(task, student_name, variant, cfg, model_overrides, prepared_dir,
     save_student(student, vocab, config, out_dir)
     report = {
         "task": task, "student": student_name, "variant": variant, "kind": kind,
-        "loss": cfg.loss, "embeddings": cfg.embeddings, "unlabeled": cfg.unlabeled, "settings": settings,
-        "model": model_overrides, "train_size": len(splits["train"]), "pool_size": len(pool),
+        "loss": cfg.loss, "embeddings": cfg.embeddings, "transfer": cfg.transfer, "settings": settings,
+        "model": model_overrides, "train_size": len(splits["train"]), "transfer_size": len(transfer),
         "valid": valid, "test": test, "test_agreement_with_teacher": agreement,
         **count_parameters(student), "file_bytes": (Path(out_dir) / WEIGHTS).stat().st_size,
         "vocab_size": len(vocab), "epochs_run": len(history), "history": history,
     }
     write_json(metrics_path, report)
+    write_json(predictions_path, {"seed": cfg.seed, "pred": test_pred})
     return report

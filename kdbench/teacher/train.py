@@ -8,9 +8,10 @@ import torch
 from torch.nn import functional as F
 from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
 
-from kdbench import reference
+from kdbench import reference, stats
 from kdbench.data.prepare import load_prepared
 from kdbench.io import atomic_path, write_json
+from kdbench.tasks import gold_labels
 from kdbench.teacher.backbone import backbone_defaults
 from kdbench.teacher.model import Teacher
 from kdbench.trainer import evaluate, fit, predict, record_length, seed_everything, torch_forward
@@ -30,9 +31,9 @@ def loss_fn(logits, targets):
 
 
 def score(model, records, device="cpu", desc=None):
-    """(scores, logits) of the teacher on prepared records."""
+    """(scores, predicted labels) of the teacher on prepared records."""
     logits, _ = predict(model.encode, torch_forward(model, device), records, EVAL_BATCH, desc)
-    return evaluate(logits, records, model.kind, model.labels)[0], logits
+    return evaluate(logits, records, model.kind, model.labels)
 
 
 def build(backbone_dir, meta, cfg):
@@ -84,15 +85,20 @@ def resolve_auto(cfg, backbone_dir):
                                pooling=defaults["pooling"] if cfg.pooling == "auto" else cfg.pooling)
 
 
-def run_teacher(task, cfg, prepared_dir, backbone_dir, out_dir, metrics_path):
+def run_teacher(task, cfg, prepared_dir, backbone_dir, out_dir, metrics_path, predictions_path):
     """The `teacher` stage: fine-tune on train, select on valid loss, score valid and test against the
-    non-neural reference, write the model directory and the metrics JSON. Nothing time-dependent is written:
-    the same params and seed give the same bytes."""
+    non-neural reference (test scores with bootstrap intervals), write the model directory, the metrics JSON
+    and the test predictions of both. Nothing time-dependent is written: the same params and seed give the
+    same bytes."""
     meta, splits = load_prepared(prepared_dir)
     cfg = resolve_auto(cfg, backbone_dir)
     model, history = train_teacher(backbone_dir, meta, splits["train"], splits["valid"], cfg)
     device = resolve_device(cfg.device)
-    scores = {s: score(model, splits[s], device)[0] for s in ("valid", "test")}
+    scores, pred = {}, {}
+    for s in ("valid", "test"):
+        scores[s], pred[s] = score(model, splits[s], device)
+    gold = [gold_labels(r, meta["kind"]) for r in splits["test"]]
+    scores["test"]["interval"] = stats.interval(meta["kind"], gold, pred["test"])
     ref = reference.reference_scores(meta["kind"], splits["train"], splits["test"])
     with atomic_path(out_dir, is_dir=True) as tmp:
         model.save(tmp)
@@ -100,10 +106,12 @@ def run_teacher(task, cfg, prepared_dir, backbone_dir, out_dir, metrics_path):
     report = {
         "task": task, "kind": meta["kind"], "backbone": cfg.backbone, "train_size": len(splits["train"]),
         "valid": scores["valid"], "test": scores["test"],
-        "reference": {"name": ref["name"], "test_macro_f1": ref["macro_f1"], "test_accuracy": ref["accuracy"]},
+        "reference": {"name": ref["name"], "test_macro_f1": ref["macro_f1"], "test_accuracy": ref["accuracy"],
+                      "test_interval": ref["interval"]},
         # the teacher is only worth distilling when it beats the non-neural reference on the same split
         "beats_reference": scores["test"]["macro_f1"] > ref["macro_f1"],
         "epochs_run": len(history), "device": device, "settings": dataclasses.asdict(cfg), "history": history,
     }
     write_json(metrics_path, report)
+    write_json(predictions_path, {"gold": gold, "teacher": pred["test"], "reference": ref["pred"]})
     return report
