@@ -2,6 +2,7 @@
 tests/data/report/ (see tests/report_fixtures.py for what their numbers were chosen to show)."""
 
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -9,13 +10,15 @@ import re
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 
+from kdbench import metrics
 from kdbench.errors import KdbenchError
 from kdbench.report import conclusions as cl
 from kdbench.report import pareto_front, recommend
 from kdbench.report.page import table_html
-from kdbench.report.results import StudentResult, load_results
+from kdbench.report.results import Results, StudentResult, TaskResult, load_results
 from kdbench.report.tables import Table, to_markdown
 from tests.report_fixtures import DATA, build_recorded_report, report_inputs, report_params
 
@@ -50,17 +53,19 @@ def test_build_writes_every_file_and_a_summary(built):
     assert summary["tasks"] == ["emot", "smsa", "terma"]          # classification first, registry order
     assert summary["recommendations"]["smsa"]["pick"] == "smsa-bilstm-kd-teacher-emb-onnx"
     assert summary["recommendations"]["emot"]["fits"] is False
-    assert summary["claims"] == {"kd_beats_nokd": "not held", "small_students_best_per_cost": "held",
+    assert summary["claims"] == {"kd_beats_nokd": "not held", "small_students_best_trade_off": "held",
                                  "mse_beats_kl": "held", "teacher_embeddings_best": "held",
-                                 "unlabeled_helps": "held"}
+                                 "unlabeled_helps": "held", "augmentation_helps": "not tested"}
     assert not [p for p in out.rglob(".*")], "no temporary files left behind"
 
 
 def test_scores_table_has_each_score_and_group_averages(built):
     out, _ = built
     rows = read_csv(out / "tables" / "scores.csv")
-    assert list(rows[0]) == ["model", "variant", "emot", "smsa", "avg classification", "terma", "avg labeling"]
+    assert list(rows[0]) == ["model", "variant", "emot", "emot 95% CI", "smsa", "smsa 95% CI", "avg classification",
+                             "terma", "terma 95% CI", "avg labeling"]
     bilstm_kd = find(rows, model="bilstm", variant="kd")
+    assert bilstm_kd["smsa 95% CI"] == "[80.12, 87.01]" and find(rows, model="teacher")["smsa 95% CI"] == "[85.03, 91.02]"
     assert float(bilstm_kd["smsa"]) == 83.67 and float(bilstm_kd["emot"]) == 66.72
     assert float(bilstm_kd["avg classification"]) == pytest.approx((83.67 + 66.72) / 2, abs=0.006)
     assert float(bilstm_kd["avg labeling"]) == float(bilstm_kd["terma"]) == 88.22
@@ -71,7 +76,7 @@ def test_scores_table_has_each_score_and_group_averages(built):
     kl = find(rows, model="cnn", variant="kd-kl")
     assert (kl["smsa"], kl["emot"], kl["avg classification"]) == ("81.22", "", "")
     md = (out / "tables" / "scores.md").read_text()
-    assert "| cnn | kd-kl | – | 81.22 | – | – | – |" in md
+    assert "| cnn | kd-kl | – | – | 81.22 | – | – | – | – | – |" in md
 
 
 def test_cost_table_per_runtime(built):
@@ -163,64 +168,91 @@ def test_recommend_on_the_recorded_rows():
 
 # --- the paper's claims -----------------------------------------------------------------------------------
 
-def student(model, variant, f1, task="t", params=3_000_000, **settings):
-    base = {"loss": "mse", "embeddings": "random", "unlabeled": False, "temperature": 1.0}
-    return StudentResult(task, model, variant, f1, params, params // 4, params * 4, {**base, **settings})
+GOLD = [("neg", "neu", "pos")[i % 3] for i in range(450)]
+HARD = [((i * 7919) % 450) / 450 for i in range(450)]  # a fixed difficulty per test text
+
+
+def predictions(accuracy, seed=0):
+    """Right on the texts easier than `accuracy`, plus a little seed noise on the borderline ones."""
+    rng = np.random.default_rng(seed)
+    return [g if h + rng.normal(0, 0.01) < accuracy else ("neg", "neu", "pos")[("neg", "neu", "pos").index(g) - 1]
+            for g, h in zip(GOLD, HARD)]
+
+
+def student(model, variant, accuracy, task="t", params=3_000_000, seeds=(0, 1, 2), **settings):
+    base = {"loss": "mse", "embeddings": "random", "transfer": [], "temperature": 1.0}
+    preds = tuple(predictions(accuracy, seed) for seed in seeds)
+    f1s = tuple(metrics.score("single", GOLD, p)["macro_f1"] for p in preds)
+    return StudentResult(task, model, variant, f1s[0], params, params // 4, params * 4, {**base, **settings},
+                         None, tuple(seeds), preds, f1s)
+
+
+def results(runs, rows=()):
+    task = TaskResult("t", "classification", 0.9, "tfidf-logreg", 0.6, "single", gold=GOLD)
+    return Results([task], runs, list(rows), [], [])
 
 
 def test_kd_claim_needs_every_pair():
-    runs = [student("bilstm", "nokd", 0.70, loss="ce"), student("bilstm", "kd", 0.75),
+    runs = [student("bilstm", "nokd", 0.70, loss="ce"), student("bilstm", "kd", 0.75, transfer=["own"]),
             student("cnn", "nokd", 0.70, loss="ce"), student("cnn", "kd", 0.72)]
-    claim = cl.kd_beats_nokd(runs)
-    assert claim.verdict == cl.HELD and claim.summary.startswith("KD beat no-KD in 2 of 2")
+    claim = cl.kd_beats_nokd(results(runs))
+    assert claim.verdict == cl.HELD and claim.summary.startswith("2 of 2 task x student pairs held")
+    assert [row[5] for row in claim.details.rows] == [3, 3]  # paired over three seeds
     runs[3] = student("cnn", "kd", 0.69)
-    claim = cl.kd_beats_nokd(runs)
-    assert claim.verdict == cl.NOT_HELD and "t/cnn kd -1.00" in claim.summary
-    assert [r[-1] for r in claim.details.rows] == pytest.approx([5.0, -1.0])
+    claim = cl.kd_beats_nokd(results(runs))
+    assert claim.verdict == cl.NOT_HELD and "1 reversed" in claim.summary
+    runs[3] = student("cnn", "kd", 0.702)
+    assert cl.kd_beats_nokd(results(runs)).verdict == cl.NO_DIFFERENCE  # one text in 450: noise
 
 
 def test_claims_are_not_tested_without_a_controlled_pair():
     # kd-kl also changes the temperature: it differs from kd in two keys, so it is no evidence on the loss
     runs = [student("bilstm", "kd", 0.75), student("bilstm", "kd-kl", 0.70, loss="kl", temperature=2.0)]
-    for check in (cl.kd_beats_nokd, cl.mse_beats_kl, cl.teacher_embeddings_best, cl.unlabeled_helps):
-        claim = check(runs)
+    for check in (cl.kd_beats_nokd, cl.mse_beats_kl, cl.teacher_embeddings_best, cl.unlabeled_helps,
+                  cl.augmentation_helps):
+        claim = check(results(runs))
         assert claim.verdict == cl.NOT_TESTED and claim.details is None, claim.key
-    assert cl.small_students_best_per_cost(runs, []).verdict == cl.NOT_TESTED   # no BERT student to beat
+    assert cl.small_students_best_trade_off(results(runs)).verdict == cl.NOT_TESTED  # no BERT student to beat
+    no_predictions = [dataclasses.replace(r, seeds=(), preds=(), seed_f1s=()) for r in runs[:1]]
+    kl = student("bilstm", "kd-kl", 0.70, loss="kl")
+    assert cl.mse_beats_kl(results(no_predictions + [kl])).verdict == cl.NOT_TESTED  # nothing to pair
 
 
-def test_average_claims():
+def test_average_claims_pool_the_pairs():
     runs = [student("bilstm", "kd", 0.80), student("bilstm", "kd-kl", 0.77, loss="kl"),
             student("cnn", "kd", 0.70), student("cnn", "kd-kl", 0.71, loss="kl")]
-    claim = cl.mse_beats_kl(runs)
-    assert claim.verdict == cl.HELD and claim.summary == (
-        "mse vs kl: +1.00 F1 points on average, better in 1 of 2 task x student pairs.")
-    runs[0] = student("bilstm", "kd", 0.75)
-    assert cl.mse_beats_kl(runs).verdict == cl.NOT_HELD
-
-    runs = [student("bilstm", "kd", 0.70), student("bilstm", "kd-u", 0.72, unlabeled=True)]
-    assert cl.unlabeled_helps(runs).verdict == cl.HELD
+    claim = cl.mse_beats_kl(results(runs))
+    assert claim.verdict == cl.HELD and claim.summary.startswith("mse - kl: +")
+    assert "over 2 pairs" in claim.summary and "(1 of 2 pairs held on their own)" in claim.summary
+    runs[0] = student("bilstm", "kd", 0.76)
+    assert cl.mse_beats_kl(results(runs)).verdict == cl.NOT_HELD
+    with_transfer = [student("bilstm", "kd", 0.70), student("bilstm", "kd-t", 0.74, transfer=["own", "pool"]),
+                     student("bilstm", "kd-ta", 0.74, transfer=["own", "pool", "augment"])]
+    assert cl.unlabeled_helps(results(with_transfer)).verdict == cl.HELD
+    assert cl.augmentation_helps(results(with_transfer)).verdict == cl.NO_DIFFERENCE
 
 
 def test_teacher_embeddings_must_beat_both_other_inits():
     runs = [student("bilstm", "kd", 0.70), student("bilstm", "kd-ft", 0.75, embeddings="fasttext"),
             student("bilstm", "kd-te", 0.72, embeddings="teacher")]
-    claim = cl.teacher_embeddings_best(runs)
-    assert claim.verdict == cl.NOT_HELD          # +2 over random, -3 under fasttext
-    assert claim.summary == ("teacher - fasttext: -3.00 F1 points on average over 1 pairs; "
-                             "teacher - random: +2.00 F1 points on average over 1 pairs.")
-    claim = cl.teacher_embeddings_best(runs[::2])
-    assert claim.verdict == cl.HELD and claim.summary.endswith("(teacher - fasttext: not run).")
+    claim = cl.teacher_embeddings_best(results(runs))
+    assert claim.verdict == cl.NOT_HELD          # above random, under fasttext
+    assert claim.summary.startswith("teacher - fasttext: -") and "teacher - random: +" in claim.summary
+    assert cl.teacher_embeddings_best(results(runs[::2])).verdict == cl.HELD
 
 
-def test_score_per_cost_claim():
-    runs = [student("bilstm", "kd", 0.80, params=3_000_000), student("bert-tiny", "kd", 0.85, params=4_400_000)]
-    assert cl.small_students_best_per_cost(runs, []).verdict == cl.HELD      # 26.7 vs 19.3 F1 per M params
-    bench = [{"task": "t", "model": "bilstm", "variant": "kd", "runtime": "eager", "test_macro_f1": 0.80,
-              "latency_p50_ms": 1.0},
-             {"task": "t", "model": "bert-tiny", "variant": "kd", "runtime": "int8", "test_macro_f1": 0.85,
-              "latency_p50_ms": 0.3}]
-    claim = cl.small_students_best_per_cost(runs, bench)
-    assert claim.verdict == cl.NOT_HELD and "t F1 per ms p50: bert-tiny (283.3)" in claim.summary
+def test_trade_off_claim_reads_the_pareto_frontiers():
+    runs = [student("bilstm", "kd", 0.80), student("bert-tiny", "kd", 0.85)]
+    row = lambda model, f1, ms, mb: {"task": "t", "model": model, "variant": "kd", "runtime": "onnx",  # noqa: E731
+                                     "test_macro_f1": f1, "latency_p50_ms": ms, "size_mb": mb}
+    cheap_small = [row("bilstm", 0.80, 0.3, 5.0), row("bert-tiny", 0.80, 0.5, 7.0)]
+    assert cl.small_students_best_trade_off(results(runs, cheap_small)).verdict == cl.HELD
+    bert_dominates = [row("bilstm", 0.80, 0.5, 7.0), row("bert-tiny", 0.85, 0.3, 5.0)]
+    claim = cl.small_students_best_trade_off(results(runs, bert_dominates))
+    assert claim.verdict == cl.NOT_HELD and "2 without a BiLSTM/CNN" in claim.summary
+    runs[1] = dataclasses.replace(runs[1], interval={"low": 0.83, "high": 0.87})
+    shared = [row("bilstm", 0.80, 0.3, 5.0), row("bert-tiny", 0.85, 0.9, 9.0)]
+    assert cl.small_students_best_trade_off(results(runs, shared)).verdict == cl.NO_DIFFERENCE
 
 
 def test_only_the_current_pipeline_is_read_with_recorded_settings(tmp_path):

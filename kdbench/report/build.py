@@ -16,18 +16,20 @@ from kdbench.report.results import load_results
 from kdbench.report.tables import Table, bench_table, cost_table, scores_table, to_csv, to_markdown
 
 
-def build_report(metrics_dir, records, params, out_dir, warn=None):
+def build_report(metrics_dir, records, params, out_dir, predictions_dir=None, replicas_dir=None, warn=None):
     """Write the report of the current pipeline under out_dir and return a summary of it.
 
     metrics_dir: reports/metrics (teacher.json and <student>/<variant>.json per task); records: bench rows,
     one per task x model x variant x runtime; params: the config.Params whose tasks x students x variants
     are reported, and whose `report` block holds the budgets (latency_ms, size_mb, max_score_loss);
-    warn: where warnings go (default stderr). Writes:
+    predictions_dir / replicas_dir: the runs' test predictions and the replicas' metrics, for the paired tests
+    behind the claims; warn: where warnings go (default stderr). Writes:
       tables/{scores,cost,bench}.{csv,md}, plots/<task>-{latency,size}.png, recommendation.md,
       conclusions.md, report.json (this summary) and index.html (all of it on one page)."""
     out_dir = Path(out_dir)
     budgets = budgets_from(params.report)
-    results = load_results(metrics_dir, records, params, **({"warn": warn} if warn else {}))
+    results = load_results(metrics_dir, records, params, predictions_dir, replicas_dir,
+                           **({"warn": warn} if warn else {}))
     written = []
 
     def write(rel, data):

@@ -1,16 +1,25 @@
-"""The paper's conclusions re-checked on the runs at hand, each held / not held / not tested.
+"""The paper's claims re-checked on the runs at hand, with statistics behind every verdict.
 
-A setting's effect is read only from controlled pairs: two runs of the same task and student whose distill
-settings differ in that one key (loss, embeddings or unlabeled) and nowhere else. So a variant that changes
-two things at once (e.g. KL with another temperature) never counts as evidence for either."""
+A setting's effect is read from controlled pairs: two runs of the same task and student whose distill
+settings differ only in the setting under test (for KD vs no-KD also in what only a KD loss can learn from:
+the transfer set). Each pair is compared with a paired bootstrap on the same test examples, over every seed
+both runs have (the cheap students are replicated with more seeds: the `replicate` stages). A claim's verdict:
+  held                       the 95% interval of the difference lies above 0
+  not held                   it lies below 0
+  no significant difference  it holds 0
+  not tested                 no pair of runs could test it
+A claim "for every student" needs every pair held; a claim "on average" pools the pairs' differences.
+"""
 
-import statistics
 from dataclasses import dataclass
 
+from kdbench import stats
+from kdbench.report.pareto import pareto_front
 from kdbench.report.results import known
 from kdbench.report.tables import POINTS, Table
+from kdbench.stats import HELD, NO_DIFFERENCE, NOT_HELD
 
-HELD, NOT_HELD, NOT_TESTED = "held", "not held", "not tested"
+NOT_TESTED = "not tested"
 SMALL = ("bilstm", "cnn")           # the students the paper found best per cost
 
 
@@ -19,22 +28,21 @@ class Claim:
     key: str                        # stable id, e.g. in report.json
     statement: str                  # the paper's claim
     rule: str                       # what "held" means here
-    verdict: str                    # held | not held | not tested
+    verdict: str                    # held | not held | no significant difference | not tested
     summary: str                    # the numbers behind the verdict
     details: Table | None = None
 
 
-def pairs(students, key, better, worse):
-    """(a, b) pairs of runs of the same task and student whose settings differ only in `key`, with
-    `better(a.settings[key])` and `worse(b.settings[key])` true."""
+def pairs(students, key, better, worse, free=()):
+    """(a, b) pairs of runs of the same task and student whose settings differ in `key` (and at most in the
+    keys of `free`), with `better(a.settings[key])` and `worse(b.settings[key])` true."""
     out = []
     for a in students:
         for b in students:
             if (a.task, a.model) != (b.task, b.model) or not (better(a.settings[key]) and worse(b.settings[key])):
                 continue
-            others_a = {k: v for k, v in a.settings.items() if k != key}
-            others_b = {k: v for k, v in b.settings.items() if k != key}
-            if others_a == others_b and a.settings[key] != b.settings[key]:
+            same = {k for k in a.settings if k not in (key, *free)}
+            if all(a.settings[k] == b.settings.get(k) for k in same) and a.settings[key] != b.settings[key]:
                 out.append((a, b))
     return out
 
@@ -43,123 +51,153 @@ def _is(value):
     return lambda v: v == value
 
 
-def _pair_table(name, label_a, label_b, comparisons):
-    """One row per pair: task, student, the two variants and their scores; `comparisons` is a list of
-    (comparison name, pairs)."""
-    rows = [[what, a.task, a.model, a.variant, b.variant, a.f1 * POINTS, b.f1 * POINTS, (a.f1 - b.f1) * POINTS]
-            for what, ps in comparisons for a, b in ps]
-    columns = ["comparison", "task", "student", str(label_a), str(label_b), "F1 a", "F1 b", "a - b"]
-    return Table(name, name, columns, rows)
+def compare(task, a, b):
+    """The paired bootstrap of run a minus run b over the seeds both have, or None without predictions."""
+    seeds = [s for s in a.seeds if s in b.seeds]
+    if task is None or not task.gold or not seeds:
+        return None
+    return stats.paired(task.kind, task.gold, [a.preds[a.seeds.index(s)] for s in seeds],
+                        [b.preds[b.seeds.index(s)] for s in seeds])
 
 
-def _mean_gap(ps):
-    return statistics.fmean((a.f1 - b.f1) * POINTS for a, b in ps)
+def _points(x):
+    return None if x is None else x * POINTS
 
 
-def _wins(ps):
-    return sum(a.f1 > b.f1 for a, b in ps)
+def _interval_text(c):
+    return f"[{c['low'] * POINTS:+.2f}, {c['high'] * POINTS:+.2f}]"
 
 
-def kd_beats_nokd(students):
-    ps = pairs(students, "loss", lambda v: v != "ce", _is("ce"))
-    claim = Claim("kd_beats_nokd", "KD beats no-KD for every student.",
-                  "held when every KD run beats the no-KD run (loss: ce) of the same task and student",
-                  NOT_TESTED, "needs a variant with loss: ce and one that differs from it only in the loss")
-    if not ps:
-        return claim
-    lost = [f"{a.task}/{a.model} {a.variant} {(a.f1 - b.f1) * POINTS:+.2f}" for a, b in ps if a.f1 <= b.f1]
-    claim.verdict = NOT_HELD if lost else HELD
-    claim.summary = (f"KD beat no-KD in {_wins(ps)} of {len(ps)} task x student pairs, "
-                     f"by {_mean_gap(ps):+.2f} F1 points on average"
-                     + (f"; it did not for {', '.join(lost)}." if lost else "."))
-    claim.details = _pair_table("KD vs no-KD", "KD variant", "no-KD variant", [("KD - no-KD", ps)])
-    return claim
-
-
-def _on_average(key, statement, setting, better, worse, students):
-    """A claim that `better` beats `worse` on `setting`, held when the mean gap over the pairs is > 0."""
-    ps = pairs(students, setting, _is(better), _is(worse))
-    claim = Claim(key, statement, f"held when {setting}: {better} beats {worse} on average over the pairs",
-                  NOT_TESTED, f"needs two variants that differ only in {setting}: {better} vs {worse}")
-    if not ps:
-        return claim
-    gap = _mean_gap(ps)
-    claim.verdict = HELD if gap > 0 else NOT_HELD
-    claim.summary = (f"{better} vs {worse}: {gap:+.2f} F1 points on average, "
-                     f"better in {_wins(ps)} of {len(ps)} task x student pairs.")
-    claim.details = _pair_table(f"{better} vs {worse}", better, worse, [(f"{better} - {worse}", ps)])
-    return claim
-
-
-def mse_beats_kl(students):
-    return _on_average("mse_beats_kl", "MSE on logits beats KL divergence (the paper: by 1.66 F1 on average).",
-                       "loss", "mse", "kl", students)
-
-
-def unlabeled_helps(students):
-    return _on_average("unlabeled_helps", "Adding teacher-labeled unlabeled text helps.",
-                       "unlabeled", True, False, students)
-
-
-def teacher_embeddings_best(students):
-    comparisons = [(f"teacher - {other}", pairs(students, "embeddings", _is("teacher"), _is(other)))
-                   for other in ("fasttext", "random")]
-    tested = [(what, ps) for what, ps in comparisons if ps]
-    claim = Claim("teacher_embeddings_best", "Initialising with the teacher's embeddings beats FastText and random.",
-                  "held when embeddings: teacher beats each other init run on average over the pairs",
-                  NOT_TESTED, "needs a variant with embeddings: teacher and one differing from it only there")
-    if not tested:
-        return claim
-    gaps = {what: _mean_gap(ps) for what, ps in tested}
-    claim.verdict = HELD if all(g > 0 for g in gaps.values()) else NOT_HELD
-    claim.summary = "; ".join(f"{what}: {g:+.2f} F1 points on average over {len(dict(tested)[what])} pairs"
-                              for what, g in gaps.items())
-    missing = [what for what, ps in comparisons if not ps]
-    claim.summary += f" ({', '.join(missing)}: not run)." if missing else "."
-    extra = ("fasttext - random", pairs(students, "embeddings", _is("fasttext"), _is("random")))
-    claim.details = _pair_table("embedding inits", "a", "b", tested + ([extra] if extra[1] else []))
-    return claim
-
-
-def small_students_best_per_cost(students, rows):
-    """BiLSTM and CNN give the best score per cost: per task, the student with the highest F1 points per
-    million parameters (metrics JSON) and per millisecond of latency p50 (bench rows), each student at its
-    best variant and runtime, is a BiLSTM or a CNN."""
-    claim = Claim("small_students_best_per_cost", "BiLSTM and CNN give the best score per cost.",
-                  "held when, in every task, the best F1 per M parameters and the best F1 per ms of p50 latency "
-                  "(each student at its best variant and runtime) belong to a BiLSTM or a CNN",
-                  NOT_TESTED, "needs a BiLSTM or CNN run and a BERT student run on the same task")
-    table_rows, winners = [], []
-    for task in dict.fromkeys(s.task for s in students):
-        per_params = {}
-        for s in students:
-            if s.task == task and known(s.params) and s.params:
-                per_params.setdefault(s.model, []).append((s.f1 * POINTS / (s.params / 1e6), s.variant))
-        per_ms = {}
-        for r in rows:
-            if r["task"] == task and r["model"] != "teacher" and known(r["test_macro_f1"], r["latency_p50_ms"]):
-                ratio = r["test_macro_f1"] * POINTS / r["latency_p50_ms"]
-                per_ms.setdefault(r["model"], []).append((ratio, f"{r['variant']}, {r['runtime']}"))
-        for measure, by_model in (("F1 per M params", per_params), ("F1 per ms p50", per_ms)):
-            if not (set(by_model) & set(SMALL) and set(by_model) - set(SMALL)):
+def _tested(results, groups):
+    """Every pair of every group compared: ([(group, a, b, comparison)], table rows)."""
+    tasks = {t.name: t for t in results.tasks}
+    done, rows = [], []
+    for label, ps in groups:
+        for a, b in ps:
+            c = compare(tasks.get(a.task), a, b)
+            if c is None:
                 continue
-            best = {m: max(v) for m, v in by_model.items()}
-            winner = max(best, key=lambda m: best[m][0])
-            winners.append((task, measure, winner, best[winner][0]))
-            table_rows += [[task, measure, m, where, ratio, "yes" if m == winner else ""]
-                           for m, (ratio, where) in best.items()]
-    if not winners:
+            done.append((label, a, b, c))
+            mean = lambda f1s: sum(f1s) / len(f1s)  # noqa: E731  (the seed-averaged F1 of the seeds compared)
+            seeds = [s for s in a.seeds if s in b.seeds]
+            rows.append([label, a.task, a.model, a.variant, b.variant, len(seeds),
+                         mean([a.seed_f1s[a.seeds.index(s)] for s in seeds]) * POINTS,
+                         mean([b.seed_f1s[b.seeds.index(s)] for s in seeds]) * POINTS,
+                         c["diff"] * POINTS, _interval_text(c), c["p"], stats.verdict(c)])
+    return done, rows
+
+
+def _table(name, rows):
+    columns = ["comparison", "task", "student", "a", "b", "seeds", "F1 a", "F1 b", "a - b", "95% interval",
+               "p", "verdict"]
+    return Table(name, name, columns, rows, {"p": 3})
+
+
+def _claim(key, statement, rule, needs, groups, results, every=False):
+    """A claim judged on paired comparisons: every pair held (every=True), or the pooled difference."""
+    claim = Claim(key, statement, rule, NOT_TESTED, needs)
+    done, rows = _tested(results, groups)
+    if not done:
         return claim
-    lost = [w for w in winners if w[2] not in SMALL]
-    claim.verdict = NOT_HELD if lost else HELD
-    claim.summary = "Best per cost: " + "; ".join(f"{t} {m}: {w} ({v:.1f})" for t, m, w, v in winners) + "."
-    claim.details = Table("score per cost", "score per cost",
-                          ["task", "measure", "student", "at", "F1 per cost", "best"], table_rows)
+    verdicts = [stats.verdict(c) for *_, c in done]
+    held = verdicts.count(HELD)
+    if every:
+        claim.verdict = HELD if held == len(done) else NOT_HELD if NOT_HELD in verdicts else NO_DIFFERENCE
+        claim.summary = (f"{held} of {len(done)} task x student pairs held, {verdicts.count(NOT_HELD)} reversed, "
+                         f"{verdicts.count(NO_DIFFERENCE)} without a significant difference.")
+    else:
+        summaries, outcome = [], []
+        for label in dict.fromkeys(label for label, *_ in done):
+            pool = stats.pooled([c for g, _, _, c in done if g == label])
+            outcome.append(stats.verdict(pool))
+            summaries.append(f"{label}: {pool['diff'] * POINTS:+.2f} F1 points on average over {pool['pairs']} "
+                             f"pairs, 95% interval {_interval_text(pool)}, p {pool['p']:.3f}")
+        claim.verdict = (HELD if all(v == HELD for v in outcome) else NOT_HELD if NOT_HELD in outcome
+                         else NO_DIFFERENCE)
+        claim.summary = "; ".join(summaries) + f" ({held} of {len(done)} pairs held on their own)."
+    claim.details = _table(key.replace("_", " "), rows)
+    return claim
+
+
+def kd_beats_nokd(results):
+    ps = pairs(results.students, "loss", lambda v: v != "ce", _is("ce"), free=("transfer", "length_filter"))
+    return _claim("kd_beats_nokd", "KD beats no-KD for every student.",
+                  "held when every KD run beats the no-KD run (loss: ce) of its task and student, paired over "
+                  "the same test examples and seeds; the KD run may also learn from a transfer set",
+                  "needs a variant with loss: ce and one that differs from it only in the loss (and transfer set)",
+                  [("KD - no-KD", ps)], results, every=True)
+
+
+def mse_beats_kl(results):
+    return _claim("mse_beats_kl", "MSE on logits beats KL divergence (the paper: by 1.66 F1 on average).",
+                  "held when mse beats kl on average over the pairs that differ only in the loss",
+                  "needs two variants that differ only in loss: mse vs kl",
+                  [("mse - kl", pairs(results.students, "loss", _is("mse"), _is("kl")))], results)
+
+
+def teacher_embeddings_best(results):
+    groups = [(f"teacher - {other}", pairs(results.students, "embeddings", _is("teacher"), _is(other)))
+              for other in ("fasttext", "random")]
+    return _claim("teacher_embeddings_best",
+                  "Initialising with the teacher's embeddings beats FastText and random.",
+                  "held when embeddings: teacher beats each other init on average over the pairs",
+                  "needs a variant with embeddings: teacher and one differing from it only there", groups, results)
+
+
+def unlabeled_helps(results):
+    ps = pairs(results.students, "transfer", lambda v: bool(v), lambda v: not v)
+    return _claim("unlabeled_helps", "Adding teacher-labeled unlabeled text (a transfer set) helps.",
+                  "held when learning from a transfer set beats learning from the labelled data alone, on average",
+                  "needs two variants that differ only in transfer: some parts vs none",
+                  [("transfer set - none", ps)], results)
+
+
+def augmentation_helps(results):
+    ps = pairs(results.students, "transfer", lambda v: "augment" in v, lambda v: bool(v) and "augment" not in v)
+    return _claim("augmentation_helps", "Augmented sentences in the transfer set help (Tang et al. 2019).",
+                  "held when adding augmented sentences to a transfer set helps on average",
+                  "needs two variants whose transfer sets differ only in augment", [("with - without", ps)], results)
+
+
+def small_students_best_trade_off(results):
+    """BiLSTM and CNN give the best trade-off, judged on each task's Pareto frontiers of test macro F1 against
+    p50 latency and against file size (every student x variant x runtime of the bench)."""
+    claim = Claim("small_students_best_trade_off", "BiLSTM and CNN give the best score for their cost.",
+                  "held when, in every task, both Pareto frontiers (score vs p50 latency, score vs size) hold a "
+                  "BiLSTM or CNN and no BERT student on them scores significantly above the best BiLSTM/CNN "
+                  "there (its 95% interval above that score); not held when a frontier has no BiLSTM/CNN",
+                  NOT_TESTED, "needs bench rows of a BiLSTM or CNN and of a BERT student on the same task")
+    intervals = {(s.task, s.model, s.variant): s.interval for s in results.students}
+    rows, outcomes = [], []
+    for task in results.tasks:
+        points = [r for r in results.student_rows(task.name) if known(r["test_macro_f1"])]
+        if not ({r["model"] for r in points} & set(SMALL) and {r["model"] for r in points} - set(SMALL)):
+            continue
+        for cost in ("latency_p50_ms", "size_mb"):
+            usable = [r for r in points if known(r[cost])]
+            front = [usable[i] for i in pareto_front([(r[cost], r["test_macro_f1"]) for r in usable])]
+            small = [r for r in front if r["model"] in SMALL]
+            best_small = max((r["test_macro_f1"] for r in small), default=None)
+            beyond = [r for r in front if r["model"] not in SMALL and best_small is not None
+                      and (intervals.get((task.name, r["model"], r["variant"])) or {}).get("low", 0) > best_small]
+            outcome = NOT_HELD if not small else NO_DIFFERENCE if beyond else HELD
+            outcomes.append(outcome)
+            rows.append([task.name, cost.removesuffix("_ms").removesuffix("_mb").replace("_p50", " p50"),
+                         ", ".join(f"{r['model']}/{r['variant']}/{r['runtime']}" for r in front),
+                         _points(best_small), ", ".join(r["model"] for r in beyond), outcome])
+    if not outcomes:
+        return claim
+    claim.verdict = NOT_HELD if NOT_HELD in outcomes else NO_DIFFERENCE if NO_DIFFERENCE in outcomes else HELD
+    claim.summary = (f"{outcomes.count(HELD)} of {len(outcomes)} frontiers led by BiLSTM/CNN with no BERT "
+                     f"significantly better, {outcomes.count(NO_DIFFERENCE)} shared with a significantly better "
+                     f"BERT, {outcomes.count(NOT_HELD)} without a BiLSTM/CNN.")
+    claim.details = Table("pareto frontiers", "Pareto frontiers",
+                          ["task", "cost", "frontier (cheapest first)", "best BiLSTM/CNN F1",
+                           "BERTs significantly better", "verdict"], rows)
     return claim
 
 
 def check_claims(results):
     """Every claim of the paper that kdbench re-checks, in the paper's order of importance."""
-    s = results.students
-    return [kd_beats_nokd(s), small_students_best_per_cost(s, results.records), mse_beats_kl(s),
-            teacher_embeddings_best(s), unlabeled_helps(s)]
+    return [kd_beats_nokd(results), small_students_best_trade_off(results), mse_beats_kl(results),
+            teacher_embeddings_best(results), unlabeled_helps(results), augmentation_helps(results)]

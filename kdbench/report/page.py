@@ -27,7 +27,7 @@ img { max-width: 100%; height: auto; }
 .verdict { display: inline-block; min-width: 6.5em; text-align: center; border-radius: 3px; padding: 0 0.4em;
   font-weight: 600; font-size: 12px; margin-right: 0.5em; }
 .held { background: #d9efdc; color: #1e5a28; } .not-held { background: #f7d9d6; color: #8a1f14; }
-.not-tested { background: #e8e8e8; color: #555; }
+.not-tested { background: #e8e8e8; color: #555; } .no-significant-difference { background: #eef1f8; color: #2b4170; }
 .claim { margin: 0.9em 0; } .claim .rule { color: #666; font-size: 12.5px; margin: 0.1em 0; }
 footer { margin-top: 2.5em; border-top: 2px solid #ddd; color: #444; font-size: 13px; }
 code { font-size: 12px; }

@@ -18,7 +18,8 @@ from kdbench.config import DistillConfig
 from kdbench.tasks import GROUPS, group_of, list_tasks
 
 MIB = 2 ** 20          # sizes in MB are MiB, as in the paper (475 MB for the 124.5M-parameter BERT)
-# Metrics files written before runs recorded their whole `settings` carry these three keys only.
+# Metrics files written before runs recorded their whole `settings` carry these keys only; `unlabeled: true`
+# meant learning from the group's pool, what `transfer: [pool]` says now.
 RECORDED_SETTINGS = ("loss", "embeddings", "unlabeled")
 # One bench record flattened to one CSV row (`dvc plots` reads flat columns); nested keys as `<key>_<sub>`.
 BENCH_COLUMNS = (
@@ -35,6 +36,12 @@ class TaskResult:
     teacher_f1: float           # test macro F1, 0..1
     reference_name: str         # the non-neural reference: tfidf-logreg or most-frequent-tag
     reference_f1: float
+    kind: str = "single"
+    teacher_interval: dict | None = None     # bootstrap interval of teacher_f1: {"low", "high", ...}
+    reference_interval: dict | None = None
+    gold: list | None = None                 # test gold labels, and the teacher's and reference's predictions
+    teacher_pred: list | None = None         # (from reports/predictions/<task>/teacher.json), for paired tests
+    reference_pred: list | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,10 @@ class StudentResult:
     params_without_embeddings: int
     file_bytes: int             # fp32 weights
     settings: dict              # the distill settings this run used (defaults + variant + recorded)
+    interval: dict | None = None             # bootstrap interval of f1
+    seeds: tuple = ()                        # the seeds of `preds` and `seed_f1s`: the run's own, then replicas
+    preds: tuple = ()                        # test predictions, one list per seed
+    seed_f1s: tuple = ()                     # test macro F1 per seed
 
 
 @dataclass
@@ -93,11 +104,17 @@ def _stderr(message):
     print(f"kdbench: warning: {message}", file=sys.stderr)
 
 
-def load_results(metrics_dir, records, params, warn=_stderr):
+def _read(path):
+    return json.loads(Path(path).read_text(encoding="utf-8")) if path and Path(path).is_file() else None
+
+
+def load_results(metrics_dir, records, params, predictions_dir=None, replicas_dir=None, warn=_stderr):
     """The current pipeline's runs (params: a config.Params) from metrics_dir/<task>/teacher.json and
-    <task>/<student>/<variant>.json, and its bench records flattened. Runs not yet trained are absent;
-    files of runs outside the pipeline are reported through `warn`."""
+    <task>/<student>/<variant>.json, with the replicas' seeds (replicas_dir/<task>/<student>/<variant>/
+    seed<N>.json) and the test predictions behind paired tests (predictions_dir), and its bench records
+    flattened. Runs not yet trained are absent; files of runs outside the pipeline are reported via `warn`."""
     metrics_dir = Path(metrics_dir)
+    preds_dir = Path(predictions_dir) if predictions_dir else None
     defaults = dataclasses.asdict(DistillConfig())
     tasks, students, read = [], [], set()
     for task in params.tasks:
@@ -105,7 +122,8 @@ def load_results(metrics_dir, records, params, warn=_stderr):
         if not teacher_file.is_file():
             continue
         read.add(teacher_file)
-        tasks.append(_task_result(task, json.loads(teacher_file.read_text(encoding="utf-8"))))
+        tasks.append(_task_result(task, json.loads(teacher_file.read_text(encoding="utf-8")),
+                                  _read(preds_dir and preds_dir / task / "teacher.json")))
         for student in params.students:
             for variant in params.variants:
                 path = metrics_dir / task / student / f"{variant}.json"
@@ -113,9 +131,22 @@ def load_results(metrics_dir, records, params, warn=_stderr):
                     continue
                 read.add(path)
                 m = json.loads(path.read_text(encoding="utf-8"))
-                settings = m.get("settings") or {**defaults, **{k: m[k] for k in RECORDED_SETTINGS if k in m}}
+                settings = m.get("settings") or _older_settings(m, defaults)
+                seeds, preds, f1s = [], [], []
+                runs = [(m, preds_dir and preds_dir / task / student / f"{variant}.json")]
+                if replicas_dir and student in params.replicate.students:
+                    runs += [(_read(Path(replicas_dir) / task / student / variant / f"seed{s}.json"),
+                              preds_dir and preds_dir / task / student / f"{variant}.seed{s}.json")
+                             for s in params.replicate.seeds]
+                for run, pred_path in runs:
+                    pred = _read(pred_path)
+                    if run is not None and pred is not None:
+                        seeds.append(pred["seed"])
+                        preds.append(pred["pred"])
+                        f1s.append(run["test"]["macro_f1"])
                 students.append(StudentResult(task, student, variant, m["test"]["macro_f1"], m.get("params"),
-                                              m.get("params_without_embeddings"), m.get("file_bytes"), settings))
+                                              m.get("params_without_embeddings"), m.get("file_bytes"), settings,
+                                              m["test"].get("interval"), tuple(seeds), tuple(preds), tuple(f1s)))
     leftovers = sorted(str(p.relative_to(metrics_dir)) for p in metrics_dir.rglob("*.json")
                        if p not in read and not any(part.startswith(".") for part in p.parts))
     if leftovers:
@@ -133,11 +164,20 @@ def load_results(metrics_dir, records, params, warn=_stderr):
     return Results(tasks, students, [flat_record(r) for r in records], student_order, variant_order, records)
 
 
-def _task_result(name, teacher):
-    group = group_of(teacher["kind"])
+def _older_settings(m, defaults):
+    recorded = {k: m[k] for k in RECORDED_SETTINGS if k in m}
+    if "unlabeled" in recorded:
+        recorded["transfer"] = ["pool"] if recorded.pop("unlabeled") else []
+    return {**defaults, **recorded}
+
+
+def _task_result(name, teacher, predictions):
     ref = teacher.get("reference") or {}
-    return TaskResult(name, group, teacher["test"]["macro_f1"], ref.get("name", "reference"),
-                      ref.get("test_macro_f1"))
+    predictions = predictions or {}
+    return TaskResult(name, group_of(teacher["kind"]), teacher["test"]["macro_f1"], ref.get("name", "reference"),
+                      ref.get("test_macro_f1"), teacher["kind"], teacher["test"].get("interval"),
+                      ref.get("test_interval"), predictions.get("gold"), predictions.get("teacher"),
+                      predictions.get("reference"))
 
 
 def _rank(name, order):

@@ -64,28 +64,41 @@ def _runtimes(results):
     return [r for r in RUNTIMES.names() if r in seen] or RUNTIMES.names()
 
 
+def _ci(interval):
+    """A bootstrap interval as text, x100: "[80.12, 86.90]"."""
+    return f"[{interval['low'] * POINTS:.2f}, {interval['high'] * POINTS:.2f}]" if interval else None
+
+
 def scores_table(results):
-    """Test macro F1 x 100: teacher, reference and every student x variant per task, plus each group's
-    average. An average is left empty when the row misses a task of the group, not taken over fewer tasks."""
+    """Test macro F1 x 100 with its 95% bootstrap interval: teacher, reference and every student x variant per
+    task, plus each group's average. An average is left empty when the row misses a task of the group, not
+    taken over fewer tasks."""
     tasks = [t.name for t in results.tasks]
+    cis = [f"{t} 95% CI" for t in tasks]
     refs = " / ".join(sorted({t.reference_name for t in results.tasks}))
-    fixed = pd.DataFrame([{"model": "teacher", "variant": "", **{t.name: t.teacher_f1 for t in results.tasks}},
-                          {"model": "reference", "variant": refs, **{t.name: t.reference_f1 for t in results.tasks}}])
-    runs = pd.DataFrame([{"model": s.model, "variant": s.variant, "task": s.task, "f1": s.f1}
-                         for s in results.students], columns=["model", "variant", "task", "f1"])
-    wide = runs.pivot(index=["model", "variant"], columns="task", values="f1").reset_index()
+    fixed = pd.DataFrame([
+        {"model": "teacher", "variant": "", **{t.name: t.teacher_f1 for t in results.tasks},
+         **{f"{t.name} 95% CI": _ci(t.teacher_interval) for t in results.tasks}},
+        {"model": "reference", "variant": refs, **{t.name: t.reference_f1 for t in results.tasks},
+         **{f"{t.name} 95% CI": _ci(t.reference_interval) for t in results.tasks}}])
+    runs = pd.DataFrame([{"model": s.model, "variant": s.variant, "task": s.task, "f1": s.f1, "ci": _ci(s.interval)}
+                         for s in results.students], columns=["model", "variant", "task", "f1", "ci"])
+    wide = runs.pivot(index=["model", "variant"], columns="task", values=["f1", "ci"])
+    wide.columns = [task if value == "f1" else f"{task} 95% CI" for value, task in wide.columns]
+    wide = wide.reset_index()
     rank = {(m, v): i for i, (m, v) in enumerate((m, v) for m in results.student_order
                                                   for v in results.variant_order)}
     wide = wide.sort_values(["model", "variant"], key=lambda _: [rank[k] for k in zip(wide.model, wide.variant)])
-    frame = pd.concat([fixed, wide], ignore_index=True).reindex(columns=["model", "variant", *tasks])
+    frame = pd.concat([fixed, wide], ignore_index=True).reindex(columns=["model", "variant", *tasks, *cis])
     frame[tasks] = frame[tasks].astype(float) * POINTS
     columns = ["model", "variant"]
     for g in GROUPS:
         members = [t.name for t in results.tasks if t.group == g]
         if members:
             frame[f"avg {g}"] = frame[members].mean(axis=1, skipna=False)
-            columns += [*members, f"avg {g}"]
-    return Table.from_frame("scores", "Test macro F1 (x100)", frame[columns])
+            columns += [c for t in members for c in (t, f"{t} 95% CI")] + [f"avg {g}"]
+    return Table.from_frame("scores", "Test macro F1 (x100) with 95% bootstrap intervals over test examples",
+                            frame[columns])
 
 
 def cost_table(results):
