@@ -5,7 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from kdbench.reference import most_frequent_tag, reference_scores, tfidf_logreg
+from kdbench.reference import fit_reference, load_reference, reference_scores, save_reference
+
+
+def scores(kind, train, test):
+    return reference_scores(fit_reference(kind, train), test)
 
 MIRROR = Path(os.environ.get("KDBENCH_DATA_MIRROR", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 INDONLU = MIRROR / "indonlu"
@@ -36,7 +40,7 @@ def test_most_frequent_tag_backs_off_exact_lower_global():
               "tags": ["B-ORG", "O", "O", "O", "O", "O"]}]
     test = [{"tokens": ["Bank", "BANK", "bank", "Jakarta"]}]
     # exact "Bank" -> B-ORG; "BANK" unseen, lowercased "bank" -> O (2 of 3); "Jakarta" unknown -> O (global)
-    assert most_frequent_tag(train, test) == [["B-ORG", "O", "O", "O"]]
+    assert fit_reference("tagging", train).predict(test) == [["B-ORG", "O", "O", "O"]]
 
 
 def test_tfidf_logreg_shapes():
@@ -44,12 +48,28 @@ def test_tfidf_logreg_shapes():
     train = [{"text": pos, "text_b": pos, "label": "yes", "labels": ["positive", "none"]},
              {"text": neg, "text_b": pos, "label": "no", "labels": ["negative", "none"]}] * 5
     test = [{"text": "mantap enak", "text_b": "enak", "labels": ["positive", "none"]}]
-    assert tfidf_logreg(train, test, "single") == ["yes"]
-    assert tfidf_logreg(train, test, "pair") == ["yes"]
+    for kind in ("single", "pair"):
+        train_k = [{**r, "label": r["label"]} for r in train]
+        assert fit_reference(kind, train_k).predict(test) == ["yes"]
     # the second aspect has one class in train: predicted as that class, not an error
-    assert tfidf_logreg(train, test, "multi-aspect") == [["positive", "none"]]
+    assert fit_reference("multi-aspect", train).predict(test) == [["positive", "none"]]
     with pytest.raises(ValueError):
-        tfidf_logreg(train, test, "tagging")
+        fit_reference("regression", train)
+
+
+@pytest.mark.parametrize("kind", ["single", "multi-aspect", "tagging"])
+def test_saved_reference_predicts_the_same_without_pickle(kind, tmp_path):
+    words = "enak sekali mantap buruk kecewa lambat murah mahal bersih".split()
+    train = [{"text": " ".join(words[i % 9:i % 9 + 3]), "label": ("pos", "neg")[i % 2],
+              "labels": [("pos", "neg")[i % 2], ("a", "b", "c")[i % 3]],
+              "tokens": words[i % 9:i % 9 + 3], "tags": ["O", "B-X", "O"][: len(words[i % 9:i % 9 + 3])]}
+             for i in range(40)]
+    train = [r for r in train if r["tokens"]]
+    model = fit_reference(kind, train)
+    save_reference(model, tmp_path / "ref")
+    assert {p.suffix for p in (tmp_path / "ref").iterdir()} <= {".json", ".safetensors"}
+    again = load_reference(tmp_path / "ref")
+    assert again.predict(train) == model.predict(train)
 
 
 @needs_mirror
@@ -63,7 +83,7 @@ def test_tfidf_logreg_shapes():
 def test_most_frequent_tag_reference_figures(folder, expected):
     train = read_conll(INDONLU / folder / "train_preprocess.txt")
     test = read_conll(INDONLU / folder / "test_preprocess.txt")
-    out = reference_scores("tagging", train, test)
+    out = scores("tagging", train, test)
     assert out["name"] == "most-frequent-tag"
     assert out["macro_f1"] == pytest.approx(expected, abs=0.01)
 
@@ -73,7 +93,7 @@ def test_nergrit_lowercased_lookup_reproduces_earlier_probe():
     folder = INDONLU / "nergrit_ner-grit"
     lower = [[{"tokens": [t.lower() for t in r["tokens"]], "tags": r["tags"]}
               for r in read_conll(folder / f"{split}_preprocess.txt")] for split in ("train", "test")]
-    assert reference_scores("tagging", *lower)["macro_f1"] == pytest.approx(0.339, abs=0.01)
+    assert scores("tagging", *lower)["macro_f1"] == pytest.approx(0.339, abs=0.01)
 
 
 @needs_mirror
@@ -81,7 +101,7 @@ def test_tfidf_logreg_smsa_reference_figure():
     folder = INDONLU / "smsa_doc-sentiment-prosa"
     train, test = read_tsv(folder / "train_preprocess.tsv"), read_tsv(folder / "test_preprocess.tsv")
     assert len(train) == 11000 and len(test) == 500
-    out = reference_scores("single", train, test)
+    out = scores("single", train, test)
     assert out["name"] == "tfidf-logreg"
     # Measured: macro F1 0.646, accuracy 0.752. The offline-teacher note's "0.745 macro F1 on all
     # 11000" is not reproduced by this configuration (it is close to the accuracy), and its "0.645

@@ -85,10 +85,10 @@ def resolve_auto(cfg, backbone_dir):
                                pooling=defaults["pooling"] if cfg.pooling == "auto" else cfg.pooling)
 
 
-def run_teacher(task, cfg, prepared_dir, backbone_dir, out_dir, metrics_path, predictions_path):
+def run_teacher(task, cfg, prepared_dir, backbone_dir, out_dir, metrics_path, predictions_path, reference_dir):
     """The `teacher` stage: fine-tune on train, select on valid loss, score valid and test against the
-    non-neural reference (test scores with bootstrap intervals), write the model directory, the metrics JSON
-    and the test predictions of both. Nothing time-dependent is written: the same params and seed give the
+    non-neural reference (test scores with bootstrap intervals), write the model directory, the reference's
+    (benchmarked like a student), the metrics JSON and the test predictions of both. Nothing time-dependent is written: the same params and seed give the
     same bytes."""
     meta, splits = load_prepared(prepared_dir)
     cfg = resolve_auto(cfg, backbone_dir)
@@ -99,7 +99,8 @@ def run_teacher(task, cfg, prepared_dir, backbone_dir, out_dir, metrics_path, pr
         scores[s], pred[s] = score(model, splits[s], device)
     gold = [gold_labels(r, meta["kind"]) for r in splits["test"]]
     scores["test"]["interval"] = stats.interval(meta["kind"], gold, pred["test"])
-    ref = reference.reference_scores(meta["kind"], splits["train"], splits["test"])
+    ref_model = reference.fit_reference(meta["kind"], splits["train"])
+    ref = reference.reference_scores(ref_model, splits["test"])
     with atomic_path(out_dir, is_dir=True) as tmp:
         model.save(tmp)
         write_json(tmp / "training_config.json", dataclasses.asdict(cfg))  # the resolved recipe, with the model
@@ -112,6 +113,7 @@ def run_teacher(task, cfg, prepared_dir, backbone_dir, out_dir, metrics_path, pr
         "beats_reference": scores["test"]["macro_f1"] > ref["macro_f1"],
         "epochs_run": len(history), "device": device, "settings": dataclasses.asdict(cfg), "history": history,
     }
+    reference.save_reference(ref_model, reference_dir)
     write_json(metrics_path, report)
     write_json(predictions_path, {"gold": gold, "teacher": pred["test"], "reference": ref["pred"]})
     return report
