@@ -55,7 +55,7 @@ class SoftlabelConfig:
     """The transfer set the teacher labels (kdbench.teacher.softlabels) and how it is labelled."""
     own_train: bool = True          # the task's training texts left out of the labelled sample, gold dropped
     pool: bool = True               # texts of the other datasets of the task group
-    transfer_max: int = 12000       # cap on own + pool texts (0 = none): own first, then a seeded pool sample
+    transfer_max: int = 6000        # cap on own + pool texts (0 = none): own first, then a seeded pool sample
     augment: int = 2                # augmented copies of each labelled training example (0 = none)
     p_mask: float = 0.1             # augmentation: a word becomes the unknown token...
     p_pos: float = 0.1              # ...or another word of its part of speech...
@@ -89,7 +89,11 @@ class DistillConfig:
     epochs: int = 8
     patience: int = 2               # early stopping on validation loss (cross-entropy on valid gold), in epochs
     batch_size: int = 32
-    lr: float = 0.001               # students.<name>.lr overrides it for one student
+    lr: float = 0.001               # used as it is without lr_grid, or when students.<name>.lr sets one by hand
+    lr_grid: list[float] = field(default_factory=lambda: [0.005, 0.001, 0.0005, 0.0001])  # tried per run: the
+    # study's grid without 5e-5 and 1e-5, which no student reached a good model with in 8 epochs from scratch
+    sweep_epochs: int = 2           # each try: this many epochs...
+    sweep_examples: int = 2000      # ...on a seeded sample of this many training examples
     seed: int = 0
     threads: int = 2                # intra-op threads: fixed, because float sums depend on how work is split
 
@@ -97,7 +101,9 @@ class DistillConfig:
         _registry("loss").check(self.loss, "distill.loss")
         _registry("embedding").check(self.embeddings, "distill.embeddings")
         _positive("distill", self, ("temperature", "max_length", "min_count", "epochs", "patience", "batch_size",
-                                    "lr", "threads"))
+                                    "lr", "threads", "sweep_epochs", "sweep_examples"))
+        if any(lr <= 0 for lr in self.lr_grid):
+            raise KdbenchError(f"params.yaml: distill.lr_grid: learning rates must be > 0, got {self.lr_grid}")
         if not 0.0 <= self.alpha <= 1.0:
             raise KdbenchError(f"params.yaml: distill.alpha: must be in [0, 1], got {self.alpha}")
         from kdbench.tasks import TRANSFER_SOURCES
@@ -109,7 +115,7 @@ class DistillConfig:
 class StudentSettings:
     """params.yaml `students.<name>`: what is particular to one student. Each distill stage depends on
     exactly its student's entry, so changing BERT-Small's learning rate reruns only BERT-Small."""
-    lr: float | None = None         # learning rate for this student (null: the variant's distill.lr)
+    lr: float | None = None         # learning rate set by hand for this student (null: distill's lr / lr_grid)
     model: dict = field(default_factory=dict)  # size overrides of the student's config, e.g. {hidden: 256}
 
 
@@ -195,7 +201,7 @@ BLOCKS = {"fetch": FetchConfig, "teacher": TeacherConfig, "softlabels": Softlabe
 
 @dataclass
 class Params:
-    seed: int = 0                   # data sampling and the unlabeled pool sample
+    seed: int = 0                   # data sampling and the transfer set's samples
     tasks: dict = field(default_factory=dict)       # name -> TaskConfig
     students: dict = field(default_factory=dict)    # name -> StudentSettings
     variants: dict = field(default_factory=dict)    # name -> overrides of the distill block
@@ -234,8 +240,8 @@ class Params:
             if student not in self.students:
                 raise KdbenchError(f"params.yaml: students.{student}: not listed "
                                    f"(listed: {', '.join(self.students)})")
-            if self.students[student].lr is not None:
-                cfg = dataclasses.replace(cfg, lr=self.students[student].lr)
+            if self.students[student].lr is not None:  # set by hand: no sweep
+                cfg = dataclasses.replace(cfg, lr=self.students[student].lr, lr_grid=[])
         return cfg
 
 

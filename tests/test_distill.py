@@ -90,3 +90,22 @@ def test_saved_student_reloads_and_predicts_the_same(smsa, tmp_path, capsys):
         predict_lines(tmp_path / "student", ["enak sekali", "   "])
     with pytest.raises(KdbenchError, match="no trained student"):
         predict_lines(tmp_path / "missing", ["enak"])
+
+
+def test_lr_sweep_picks_on_validation_and_is_recorded(smsa):
+    from kdbench.distill.train import sweep_lr
+    train, valid, _ = smsa
+    vocab = WordVocab.build([r["text"] for r in train], min_count=2)
+    tried = []
+
+    def fresh(cfg):
+        torch.manual_seed(0)
+        tried.append(cfg.lr)
+        student = create_student("bilstm", len(vocab), "single", 3, emb_dim=32, hidden=32)
+        return Distiller(student, vocab, "single", LABELS, cfg), {}
+
+    cfg = DistillConfig(loss="mse", lr_grid=[1e-6, 3e-3], sweep_epochs=1, sweep_examples=200, seed=0)
+    sweep = sweep_lr(fresh, _kd_examples(train), valid[:60], cfg, log=lambda s: None)
+    assert tried == [1e-6, 3e-3] and sweep["chosen"] == 3e-3  # 1e-6 barely moves in one epoch
+    assert sweep["examples"] == 200 and set(sweep["valid_loss"]) == {"1e-06", "0.003"}
+    assert sweep_lr(fresh, _kd_examples(train), valid, DistillConfig(lr_grid=[]), log=lambda s: None) is None

@@ -8,6 +8,7 @@ is only scored.
 
 import dataclasses
 import json
+import random
 from pathlib import Path
 
 import numpy as np
@@ -100,12 +101,30 @@ def transfer_examples(softlabels_dir, cfg):
     return [records[i] for i in keep], [logits[i] for i in keep]
 
 
+def sweep_lr(fresh, examples, valid, cfg, log=print):
+    """The learning rate of `cfg.lr_grid` whose short run (`sweep_epochs` on a seeded sample of
+    `sweep_examples` training examples) reaches the lowest validation loss, the criterion early stopping uses;
+    the test split plays no part. None without a grid (a learning rate set by hand)."""
+    if not cfg.lr_grid:
+        return None
+    rng = random.Random(cfg.seed)
+    sample = [examples[i] for i in sorted(rng.sample(range(len(examples)), min(cfg.sweep_examples, len(examples))))]
+    losses = {}
+    for lr in cfg.lr_grid:
+        d, _ = fresh(dataclasses.replace(cfg, lr=lr, epochs=cfg.sweep_epochs, patience=cfg.sweep_epochs))
+        d.distill(sample, valid, log=lambda line: None)
+        losses[lr] = d.evaluate(valid)[0]["loss"]
+        log(f"lr sweep: lr {lr:g}: valid loss {losses[lr]:.4f}")
+    chosen = min(cfg.lr_grid, key=lambda lr: (losses[lr], cfg.lr_grid.index(lr)))
+    return {"grid": list(cfg.lr_grid), "valid_loss": {f"{lr:g}": losses[lr] for lr in cfg.lr_grid},
+            "chosen": chosen, "epochs": cfg.sweep_epochs, "examples": len(sample)}
+
+
 def run_distill(task, student_name, variant, cfg, model_overrides, prepared_dir, softlabels_dir, teacher_dir,
                 fasttext_vec, out_dir, metrics_path, predictions_path):
     """Train, score and save one (task, student, variant); writes the model directory, the metrics JSON (test
     score with its bootstrap interval) and the test predictions (for paired comparisons).
     cfg: the variant's DistillConfig with the student's settings applied (Params.distill_for)."""
-    seed_everything(cfg.seed, cfg.threads)
     meta, splits = load_prepared(prepared_dir)
     kind, labels = meta["kind"], meta["labels"]
     teacher_meta = json.loads((Path(teacher_dir) / "kdbench_teacher.json").read_text())
@@ -117,14 +136,23 @@ def run_distill(task, student_name, variant, cfg, model_overrides, prepared_dir,
     examples += list(zip(transfer, transfer_logits, [False] * len(transfer)))
 
     vocab = build_vocab(cfg, splits["train"] + transfer, teacher_dir, teacher_meta.get("prefix", ""))
-    student = create_student(student_name, len(vocab), kind, len(labels), len(meta["aspects"] or []),
-                             pad_id=vocab.pad_id, **model_overrides)
-    table = student.get_input_embeddings()
-    weights, emb_info = init_embeddings(cfg.embeddings, vocab, table.embedding_dim, vec_path=fasttext_vec or None,
-                                        teacher_dir=teacher_dir, seed=cfg.seed)
-    table.weight.data.copy_(weights)
-    d = Distiller(student, vocab, kind, labels, cfg)
 
+    def fresh(run_cfg):
+        """A new student (seeded: the same weights for every learning rate tried) and its Distiller."""
+        seed_everything(cfg.seed, cfg.threads)
+        student = create_student(student_name, len(vocab), kind, len(labels), len(meta["aspects"] or []),
+                                 pad_id=vocab.pad_id, **model_overrides)
+        table = student.get_input_embeddings()
+        weights, info = init_embeddings(cfg.embeddings, vocab, table.embedding_dim, vec_path=fasttext_vec or None,
+                                        teacher_dir=teacher_dir, seed=cfg.seed)
+        table.weight.data.copy_(weights)
+        return Distiller(student, vocab, kind, labels, run_cfg), info
+
+    sweep = sweep_lr(fresh, examples, splits["valid"], cfg)
+    if sweep:
+        cfg = dataclasses.replace(cfg, lr=sweep["chosen"])
+    d, emb_info = fresh(cfg)
+    student = d.student
     history = d.distill(examples, splits["valid"])
     valid, _ = d.evaluate(splits["valid"])
     test, test_pred = d.evaluate(splits["test"])
@@ -144,7 +172,7 @@ def run_distill(task, student_name, variant, cfg, model_overrides, prepared_dir,
         "model": model_overrides, "train_size": len(splits["train"]), "transfer_size": len(transfer),
         "valid": valid, "test": test, "test_agreement_with_teacher": agreement,
         **count_parameters(student), "file_bytes": (Path(out_dir) / WEIGHTS).stat().st_size,
-        "vocab_size": len(vocab), "epochs_run": len(history), "history": history,
+        "vocab_size": len(vocab), "epochs_run": len(history), "history": history, "lr_sweep": sweep,
     }
     write_json(metrics_path, report)
     write_json(predictions_path, {"seed": cfg.seed, "pred": test_pred})
