@@ -1,9 +1,9 @@
 """dvc.yaml's deps cannot go stale: every stage depends on every kdbench module its command runs.
 
-The modules are found statically: the `kdbench <subcommand>` of the stage's cmd starts in cli.py (its
-module-level code, `main`, `build_parser` and that subcommand's `cmd_<name>`, not the other subcommands),
-and every `import` reached from there is followed, function-level imports included, as are module names
-given as strings (`python -m kdbench.bench.rss` in a subprocess) and the pytest files a stage runs. A stage
+The modules are found statically: the `kdbench <subcommand>` of the stage's cmd runs cli.py and
+kdbench/commands/<subcommand>.py, and every `import` reached from there is followed, function-level imports
+included, as are module names given as strings (`python -m kdbench.bench.rss` in a subprocess) and the
+pytest files a stage runs. A stage
 that misses one fails here with the file to add; a kdbench dep that covers nothing the stage runs fails too.
 """
 
@@ -77,16 +77,12 @@ def closure(start_files, skip=()):
 
 
 def command_files(subcommand):
-    """The files `kdbench <subcommand>` runs: cli.py without the other subcommands' functions, and all
-    that it imports."""
-    cli = REPO / PACKAGE / "cli.py"
-    tree = ast.parse(cli.read_text(encoding="utf-8"))
-    tree.body = [n for n in tree.body if not (isinstance(n, ast.FunctionDef) and n.name.startswith("cmd_")
-                                              and n.name != f"cmd_{subcommand.replace('-', '_')}")]
-    start = {module_path(m) for m in imported_modules(tree)} - {cli}
+    """The files `kdbench <subcommand>` runs: cli.py (which imports only the command it dispatches to),
+    kdbench/commands/<subcommand>.py, and all they import."""
+    start = {REPO / PACKAGE / "cli.py", REPO / PACKAGE / "commands" / f"{subcommand}.py"}
     if subcommand == "bench":  # it runs the pytest-benchmark cases, which import the harness
         start |= set((REPO / "tests" / "benchmarks").glob("*.py"))
-    return closure(start, skip={cli}) | {cli}
+    return closure(start)
 
 
 def stages():
