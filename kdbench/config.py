@@ -146,13 +146,16 @@ class BenchConfig:
     passes: int = 3                 # timed walks over the sample; each sentence keeps its fastest
     threads: int = 1                # torch and ONNX Runtime intra-op threads, recorded with every row
     batch_size: int = 32            # throughput is measured on the whole test split at this batch size
-    runtimes: list[str] = field(default_factory=lambda: _registry("runtime").names())  # kdbench.bench.runtimes
+    runtimes: list[str] = field(default_factory=lambda: _model_runtimes())  # kdbench.bench.runtimes
     rss: bool = True                # peak RSS of a fresh subprocess per case (about 3 s each)
 
     def __post_init__(self):
         _positive("bench", self, ("sample", "passes", "threads", "batch_size"))
         for i, r in enumerate(self.runtimes):
             _registry("runtime").check(r, f"bench.runtimes[{i}]")
+            if r not in _model_runtimes():
+                raise KdbenchError(f"params.yaml: bench.runtimes[{i}]: {r!r} runs the non-neural reference only "
+                                   f"(the runtimes of the models: {', '.join(_model_runtimes())})")
 
 
 @dataclass
@@ -263,6 +266,12 @@ def _registry(what):
         return RUNTIMES
     from kdbench.tasks import TASKS
     return TASKS
+
+
+def _model_runtimes():
+    """The runtimes the teacher and the students run in (not the reference's own)."""
+    runtimes = _registry("runtime")
+    return [r for r in runtimes.names() if not runtimes.meta(r, "reference")]
 
 
 def _choice(key, value, allowed):

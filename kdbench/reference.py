@@ -51,6 +51,10 @@ class TfidfLogreg:
         columns = [[o] * x.shape[0] if isinstance(o, str) else o.predict(x).tolist() for o in self.outputs]
         return columns[0] if self.kind != "multi-aspect" else [list(labels) for labels in zip(*columns)]
 
+    def n_params(self):
+        return len(self.vectorizer.idf_) + sum(o.coef_.size + o.intercept_.size for o in self.outputs
+                                               if not isinstance(o, str))
+
     def save(self, out_dir):
         v = self.vectorizer
         meta = {"type": self.name, "kind": self.kind, "vocabulary": {t: int(i) for t, i in sorted(v.vocabulary_.items())},
@@ -102,6 +106,9 @@ class MostFrequentTag:
     def predict(self, records):
         return [[self.exact[t] if t in self.exact else self.lower.get(t.lower(), self.default) for t in r["tokens"]]
                 for r in records]
+
+    def n_params(self):
+        return len(self.exact) + len(self.lower) + 1  # one tag per entry
 
     def save(self, out_dir):
         meta = {"type": self.name, "kind": self.kind, "exact": dict(sorted(self.exact.items())),

@@ -111,6 +111,7 @@ def test_a_failed_case_does_not_take_the_bench_down(project, tmp_path, monkeypat
     from kdbench.bench.rows import bench_rows
     from kdbench.bench.run import run_bench
     from kdbench.errors import KdbenchError
+    from kdbench.reference import fit_reference, reference_scores, save_reference
     from kdbench.teacher.backbone import build_backbone
     from kdbench.teacher.model import Teacher
     from kdbench.teacher.train import score
@@ -127,15 +128,22 @@ def test_a_failed_case_does_not_take_the_bench_down(project, tmp_path, monkeypat
                       AutoTokenizer.from_pretrained(tmp_path / "backbone"), "single", LABELS)
     teacher.save(root / "models/smsa/teacher")
     test = [json.loads(line) for line in (root / "data/prepared/smsa/test.jsonl").read_text().splitlines()]
-    write_json(root / "reports/metrics/smsa/teacher.json", {"test": score(teacher.eval(), test)[0]})
+    ref = fit_reference("single", test)  # the reference is benchmarked like a student, without torch
+    save_reference(ref, root / "models/smsa/reference")
+    write_json(root / "reports/metrics/smsa/teacher.json", {
+        "test": score(teacher.eval(), test)[0],
+        "reference": {"test_macro_f1": reference_scores(ref, test)["macro_f1"]}})
     write_json(root / "reports/metrics/smsa/bilstm/kd.json", {"test": {"macro_f1": 0.987}})  # not what it scores
     monkeypatch.chdir(root)
     monkeypatch.setenv("KDBENCH_ROOT", str(root))
     with pytest.raises(KdbenchError, match=r"1 benchmark case\(s\) failed: smsa-bilstm-kd-eager; "
-                                           r"out.json holds the 3 that passed"):
+                                           r"out.json holds the 4 that passed"):
         run_bench("out.json")
-    assert [r["id"] for r in bench_rows(root / "out.json")] == ["smsa-teacher-eager", "smsa-teacher-int8",
-                                                                 "smsa-bilstm-kd-int8"]
+    rows = {r["id"]: r for r in bench_rows(root / "out.json")}
+    assert list(rows) == ["smsa-teacher-eager", "smsa-teacher-int8", "smsa-reference-native", "smsa-bilstm-kd-int8"]
+    reference = rows["smsa-reference-native"]
+    assert reference["test_macro_f1"] == reference_scores(ref, test)["macro_f1"] and reference["file_bytes"] > 0
+    assert reference["speedup_vs_teacher"] > 0 and reference["params"] == ref.n_params()
 
 
 @pytest.mark.parametrize("content, message", [

@@ -189,7 +189,7 @@ def student(model, variant, accuracy, task="t", params=3_000_000, seeds=(0, 1, 2
 
 def results(runs, rows=()):
     task = TaskResult("t", "classification", 0.9, "tfidf-logreg", 0.6, "single", gold=GOLD)
-    return Results([task], runs, list(rows), [], [])
+    return Results([task], runs, list(rows), list(dict.fromkeys(r.model for r in runs)), [])
 
 
 def test_kd_claim_needs_every_pair():

@@ -24,12 +24,13 @@ import numpy as np
 import torch
 import yaml
 
-from kdbench import config
-from kdbench.bench.models import TEACHER_MARKER, Loaded, load
+from kdbench import config, metrics
+from kdbench.bench.models import REFERENCE_MARKER, TEACHER_MARKER, Loaded, load
 from kdbench.bench.runtimes import REFERENCE, RUNTIMES
 from kdbench.data.prepare import load_prepared
 from kdbench.errors import KdbenchError
 from kdbench.students.artifact import CONFIG as STUDENT_MARKER
+from kdbench.tasks import gold_labels
 from kdbench.trainer import evaluate, predict, record_length
 
 EXPORTS = Path("exports")  # ONNX and int8 files, one per model: an output of the bench stage
@@ -53,7 +54,7 @@ class Case:
 
     @property
     def model_path(self):   # relative to the project root, as dvc.lock names it
-        parts = ("teacher",) if self.model == "teacher" else (self.model, self.variant)
+        parts = (self.model,) if self.model in ("teacher", "reference") else (self.model, self.variant)
         return f"models/{self.task}/{'/'.join(parts)}"
 
     @property
@@ -73,13 +74,17 @@ def discover(root=".", params=None):
     params = params or config.load(root / "params.yaml")
     cases = []
     for task in params.tasks:
+        reference = [r for r in RUNTIMES if RUNTIMES.meta(r, "reference")]
+        if (root / "models" / task / "reference" / REFERENCE_MARKER).is_file():
+            cases += [Case(task, "reference", None, r, root) for r in reference]
         models = [("teacher", None)] + [(s, v) for s in params.students for v in params.variants]
         for model, variant in models:
             for runtime in params.bench.runtimes:
                 case = Case(task, model, variant, runtime, root)
                 if (case.model_dir / (TEACHER_MARKER if model == "teacher" else STUDENT_MARKER)).is_file():
                     cases.append(case)
-    return cases
+    # the teacher first within each task: the others' speed-ups need its p50
+    return sorted(cases, key=lambda c: (list(params.tasks).index(c.task), c.model != "teacher"))
 
 
 def prepare_runtime(case, loaded, example, threads):
@@ -105,7 +110,12 @@ def percentiles_ms(seconds):
 
 def rescore(run, loaded, records, batch_size):
     """Test scores of this runtime on `records`, and sentences per second of its forward passes at
-    batch_size (the same batched predict-and-score routine as training uses)."""
+    batch_size (the same batched predict-and-score routine as training uses; the reference predicts labels)."""
+    if loaded.labels is None:  # the reference
+        t0 = time.perf_counter()
+        pred = [p for start in range(0, len(records), batch_size) for p in run(records[start:start + batch_size])]
+        seconds = time.perf_counter() - t0
+        return metrics.score(loaded.kind, [gold_labels(r, loaded.kind) for r in records], pred), len(records) / seconds
     logits, forward_s = predict(loaded.encode, run, records, batch_size)
     scores, _ = evaluate(logits, records, loaded.kind, loaded.labels)
     return scores, len(records) / forward_s
@@ -113,13 +123,16 @@ def rescore(run, loaded, records, batch_size):
 
 def peak_rss_mb(case, sample_inputs, threads, work_dir):
     """Peak RSS of a fresh Python process that loads only this model and runs the tokenised sample."""
-    npz = Path(work_dir) / f"{case.id}.npz"
-    arrays = {f"{k}{i}": np.asarray(x) for i, inputs in enumerate(sample_inputs)
-              for k, x in zip(("ids", "mask", "pos"), inputs) if x is not None}
-    np.savez(npz, **arrays)
+    if RUNTIMES.meta(case.runtime, "reference"):  # the sample's records themselves
+        sample, loader = Path(work_dir) / f"{case.id}.json", "reference"
+        sample.write_text(json.dumps([inputs[0] for inputs in sample_inputs], ensure_ascii=False))
+    else:
+        sample = Path(work_dir) / f"{case.id}.npz"
+        np.savez(sample, **{f"{k}{i}": np.asarray(x) for i, inputs in enumerate(sample_inputs)
+                            for k, x in zip(("ids", "mask", "pos"), inputs) if x is not None})
+        loader = "torch" if RUNTIMES.meta(case.runtime, "torch") else "onnx"
     artifact = case.model_dir if case.export_path is None else case.export_path
-    loader = "torch" if RUNTIMES.meta(case.runtime, "torch") else "onnx"
-    cmd = [sys.executable, "-m", "kdbench.bench.rss", loader, str(artifact), str(npz), str(threads)]
+    cmd = [sys.executable, "-m", "kdbench.bench.rss", loader, str(artifact), str(sample), str(threads)]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise KdbenchError(f"{case.id}: RSS subprocess failed: {done.stderr.strip().splitlines()[-1]}")
@@ -230,7 +243,10 @@ class Harness:
 
     def pipeline_score(self, case):
         """Test macro F1 that the teacher or distill stage wrote for this model."""
-        name = "teacher" if case.model == "teacher" else f"{case.model}/{case.variant}"
+        name = case.model if case.model in ("teacher", "reference") else f"{case.model}/{case.variant}"
+        if name == "reference":
+            teacher = json.loads((self.root / "reports/metrics" / case.task / "teacher.json").read_text())
+            return teacher["reference"]["test_macro_f1"]
         return json.loads((self.root / "reports/metrics" / case.task / f"{name}.json").read_text())["test"]["macro_f1"]
 
     def record(self, prep, forward_s):

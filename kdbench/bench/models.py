@@ -4,16 +4,15 @@ for a student. Kept apart from the harness so the RSS subprocess imports as litt
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 TEACHER_MARKER = "kdbench_teacher.json"
+REFERENCE_MARKER = "reference.json"
 
 
 @dataclass
 class Loaded:
     """A model reduced to what inference needs: encode(records) -> (ids, mask, word_pos) and a core module
     with forward(ids, mask, word_pos) -> logits."""
-    core: torch.nn.Module
+    core: object            # a torch module; for the reference, the fitted reference (kdbench.reference)
     encode: object
     kind: str
     labels: list
@@ -24,6 +23,11 @@ class Loaded:
 
 def load(model_dir):
     model_dir = Path(model_dir)
+    if (model_dir / REFERENCE_MARKER).is_file():  # no torch: it reads the records themselves
+        from kdbench.reference import load_reference
+        model = load_reference(model_dir)
+        size = sum(f.stat().st_size for f in model_dir.iterdir())
+        return Loaded(model, lambda records: (records,), model.kind, None, size, model.n_params(), model.n_params())
     if (model_dir / TEACHER_MARKER).is_file():
         from kdbench.teacher.model import Teacher
         model = Teacher.load(model_dir)

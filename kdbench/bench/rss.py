@@ -1,7 +1,8 @@
 """`python -m kdbench.bench.rss LOADER ARTIFACT SAMPLE.npz THREADS`: load one model the way a deployment
 would, run the tokenised sample through it, print {"peak_rss_mb": ...}. Runs in a fresh process so the
-peak belongs to this model alone. LOADER is `torch` (ARTIFACT: a model directory) or `onnx` (an ONNX file:
-the process imports onnxruntime and numpy only, never torch)."""
+peak belongs to this model alone. LOADER is `torch` (ARTIFACT: a model directory), `onnx` (an ONNX file:
+the process imports onnxruntime and numpy only, never torch) or `reference` (the reference's directory;
+SAMPLE is then a JSON list of records)."""
 
 import json
 import resource
@@ -16,7 +17,14 @@ def inputs_of(npz):
         yield data[f"ids{i}"], data[f"mask{i}"], (data[f"pos{i}"] if f"pos{i}" in data.files else None)
 
 
-def main(loader, artifact, npz, threads):
+def main(loader, artifact, sample, threads):
+    if loader == "reference":  # scikit-learn or a lookup table over the records, no torch
+        from kdbench.reference import load_reference
+        model = load_reference(artifact)
+        for record in json.loads(open(sample, encoding="utf-8").read()):
+            model.predict([record])
+        print(json.dumps({"peak_rss_mb": peak_rss_kib() / 1024}))
+        return
     if loader == "torch":
         import torch
 
@@ -30,7 +38,7 @@ def main(loader, artifact, npz, threads):
     else:  # an exported ONNX file
         from kdbench.bench.onnxrun import OnnxRunner
         run = OnnxRunner(artifact, threads=threads)
-    for inputs in inputs_of(npz):
+    for inputs in inputs_of(sample):
         run(*inputs)
     print(json.dumps({"peak_rss_mb": peak_rss_kib() / 1024}))
 

@@ -3,8 +3,8 @@
 An entry is `prepare(loaded, example, export_path, threads) -> (predict, runtime_bytes)`: it builds what the
 runtime runs (exporting to `export_path` if it needs a file) and returns `predict(input_ids, attention_mask,
 word_pos) -> numpy logits` plus the bytes a deployment of it ships. Metadata: `suffix` of the exported file
-(None: the runtime loads the model directory itself), `torch` (whether running it needs torch) and the
-report's plot `marker`.
+(None: the runtime loads the model directory itself), `torch` (whether running it needs torch), the
+report's plot `marker`, and `reference`: the runtime of the non-neural reference, whose predict gives labels.
 """
 
 import torch
@@ -15,6 +15,12 @@ from kdbench.registry import Registry
 
 RUNTIMES = Registry("runtime")
 REFERENCE = "eager"  # the runtime speed-ups are measured against and whose file is the fp32 size
+
+
+@RUNTIMES.register("native", suffix=None, torch=False, marker="D", reference=True)
+def native(loaded, example, export_path, threads):
+    """The non-neural reference as fitted (scikit-learn or a lookup table): it predicts labels, not logits."""
+    return loaded.core.predict, loaded.file_bytes
 
 
 @RUNTIMES.register("eager", suffix=None, torch=True, marker="o")

@@ -46,7 +46,8 @@ def build_report(metrics_dir, records, params, out_dir, predictions_dir=None, re
     for task in results.tasks:
         for cost in COSTS:
             png = score_cost_png(task.name, cost, results.student_rows(task.name), results.teacher_row(task.name),
-                                 (task.reference_name, task.reference_f1), budgets, results.student_order)
+                                 (task.reference_name, task.reference_f1), budgets,
+                                 [*results.student_order, "reference"])
             write(f"plots/{task.name}-{cost}.png", png)
             plots.append((f"{task.name}: test macro F1 vs {cost}", png))
 

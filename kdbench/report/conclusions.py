@@ -170,7 +170,8 @@ def small_students_best_trade_off(results):
     intervals = {(s.task, s.model, s.variant): s.interval for s in results.students}
     rows, outcomes = [], []
     for task in results.tasks:
-        points = [r for r in results.student_rows(task.name) if known(r["test_macro_f1"])]
+        points = [r for r in results.student_rows(task.name) if known(r["test_macro_f1"])
+                  and r["model"] in results.student_order]
         if not ({r["model"] for r in points} & set(SMALL) and {r["model"] for r in points} - set(SMALL)):
             continue
         for cost in ("latency_p50_ms", "size_mb"):

@@ -62,7 +62,9 @@ class Recommendation:
         gap = score - self.teacher_f1 * POINTS
         speedup = row.get("speedup_vs_teacher")
         faster = f", {speedup:.0f}x faster than the teacher" if known(speedup) else ""
-        return (f"{row['model']} ({row['variant']}, {row['runtime']}): macro F1 {score:.2f} "
+        what = f"{row['model']} ({row['variant']}, {row['runtime']})" if row.get("variant") else \
+            f"the non-neural {row['model']} ({row['runtime']})"
+        return (f"{what}: macro F1 {score:.2f} "
                 f"(teacher {self.teacher_f1 * POINTS:.2f}, {gap:+.2f} points), "
                 f"p50 {row['latency_p50_ms']:.2f} ms{faster}, {row['size_mb']:.1f} MB")
 

@@ -152,7 +152,7 @@ def load_results(metrics_dir, records, params, predictions_dir=None, replicas_di
     if leftovers:
         warn(f"{metrics_dir}: ignored {len(leftovers)} metrics file(s) of runs that are not in the current "
              f"pipeline (params.yaml): {', '.join(leftovers[:3])}{', ...' if len(leftovers) > 3 else ''}")
-    models = {"teacher", *params.students}
+    models = {"teacher", "reference", *params.students}
     records = [r for r in records if r.get("task") in params.tasks and r.get("model") in models
                and (r.get("model") == "teacher" or r.get("variant") in params.variants)]
     registry = list_tasks()

@@ -119,8 +119,8 @@ def cost_table(results):
                           "m_params_wo": s.params_without_embeddings, "m_bytes": s.file_bytes}
                          for s in results.students], columns=[*key, "m_params", "m_params_wo", "m_bytes"])
     # per task: the teacher if it has bench rows, then every student run (with or without bench rows)
-    teachers = [(t.name, "teacher", "") for t in results.tasks if results.rows(t.name, "teacher")]
-    order = [k for t in results.tasks for k in teachers + [(s.task, s.model, s.variant) for s in results.students]
+    fixed = [(t.name, m, "") for t in results.tasks for m in ("teacher", "reference") if results.rows(t.name, m)]
+    order = [k for t in results.tasks for k in fixed + [(s.task, s.model, s.variant) for s in results.students]
              if k[0] == t.name]
     frame = pd.DataFrame(order, columns=key)
     frame = frame.merge(first.reset_index(), on=key, how="left").merge(runs, on=key, how="left")
