@@ -88,6 +88,8 @@ def test_record_has_every_field(project, tmp_path):
     assert row["pct_of_teacher"] == pytest.approx(100 * row["test_macro_f1"] / 0.5)
     assert row["file_bytes"] == (project / "exports/smsa-bilstm-kd.onnx").stat().st_size
     assert row["peak_rss_mb"] > 0 and row["throughput_per_s"] > 0 and row["threads"] == 1
+    assert row["flops_per_sentence"] > 0 and row["flops_per_sentence"] == harness.record(
+        prep, harness.time_forward(prep))["flops_per_sentence"]  # counted, not timed: the same every time
     assert set(row["dvc"]) == {"data", "teacher", "student"}
     json.dumps(row)  # the row goes into the benchmark JSON as it is
 

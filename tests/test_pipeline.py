@@ -41,8 +41,9 @@ def smoke_repo(tmp_path_factory, mirror):
     _copy_repo(repo)
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
     bin_dir = str(Path(sys.executable).parent)
+    # PYTHONPATH: the copy's kdbench, not the working tree's that the editable install points at
     env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ["PATH"], "KDBENCH_DATA_MIRROR": str(mirror),
-           "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+           "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(repo)}
     run = lambda *cmd: subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)  # noqa: E731
     run.env = env
     out = run("kdbench", "use", "smoke")

@@ -348,3 +348,15 @@ def test_chromium_renders_tables_and_decodes_images(built, tmp_path):
     assert pixels.shape[:2] == (4000, 1280)
     assert (pixels.mean(axis=-1) < 0.6).mean() > 0.01                 # text and plots, not a blank page
     assert (pixels.max(axis=-1) - pixels.min(axis=-1) > 0.3).mean() > 0.001   # coloured plot markers
+
+
+def test_the_reference_is_a_candidate_and_may_be_the_answer(tmp_path):
+    """On data where TF-IDF + LR beats every student within budget, the recommendation says to ship it."""
+    records = report_inputs()["records"] + [
+        {"id": "smsa-reference-native", "task": "smsa", "model": "reference", "variant": None, "runtime": "native",
+         "test_macro_f1": 0.95, "latency_ms": {"p50": 0.05}, "file_bytes": 300_000, "speedup_vs_teacher": 400.0}]
+    summary = build_recorded_report(tmp_path, records=records)
+    assert summary["recommendations"]["smsa"]["pick"] == "smsa-reference-native"
+    assert summary["recommendations"]["smsa"]["answer"].startswith("Ship the non-neural reference (native)")
+    assert "smsa-reference-native" in (tmp_path / "tables" / "bench.csv").read_text()
+    assert find(read_csv(tmp_path / "tables" / "cost.csv"), task="smsa", model="reference")["p50 native (ms)"]

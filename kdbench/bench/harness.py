@@ -102,6 +102,20 @@ def length_spread(records, n):
     return [records[order[i]] for i in picks]
 
 
+def flops_per_sentence(loaded, sample_inputs):
+    """Floating-point operations of one forward pass, averaged over the timed sample: counted by torch on the
+    eager module (matrix products and convolutions), so the same on any machine and under any load. The ONNX
+    and int8 runtimes run the same graph, traced from this module, so they share the count. None for the
+    reference, which is no torch module."""
+    if not isinstance(loaded.core, torch.nn.Module):
+        return None
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        for inputs in sample_inputs:
+            loaded.core(*inputs)
+    return counter.get_total_flops() / len(sample_inputs)
+
+
 def percentiles_ms(seconds):
     s = np.asarray(seconds) * 1000
     return dict(mean=float(s.mean()), p50=float(np.percentile(s, 50)), p90=float(np.percentile(s, 90)),
@@ -176,6 +190,7 @@ class Prepared:
     runtime_bytes: int
     sample_inputs: list     # tokenised, one (ids, mask, word_pos) per sentence
     tokenize_s: list        # seconds to tokenise each sample sentence
+    flops: float | None     # per sentence of the sample (flops_per_sentence)
 
 
 @dataclass
@@ -214,7 +229,7 @@ class Harness:
             inputs.append(loaded.encode([r]))
             tokenize_s.append(time.perf_counter() - t0)
         predict, nbytes = prepare_runtime(case, loaded, inputs[-1], self.params.bench.threads)
-        return Prepared(case, loaded, predict, nbytes, inputs, tokenize_s)
+        return Prepared(case, loaded, predict, nbytes, inputs, tokenize_s, flops_per_sentence(loaded, inputs))
 
     def rounds(self, prep):
         """The inputs of every call, in order: `warmup` untimed calls, then `passes` walks over the sample."""
@@ -269,7 +284,7 @@ class Harness:
             pct_of_teacher=pct, latency_ms=latency,
             tokenize_ms=percentiles_ms(prep.tokenize_s), throughput_per_s=throughput,
             speedup_vs_teacher=self.teacher_latency(case.task) / latency["p50"], peak_rss_mb=rss,
-            file_bytes=prep.runtime_bytes, params=prep.loaded.params,
+            file_bytes=prep.runtime_bytes, flops_per_sentence=prep.flops, params=prep.loaded.params,
             params_without_embeddings=prep.loaded.params_without_embeddings, threads=bench.threads,
             sample_size=len(prep.sample_inputs), batch_size=bench.batch_size, test_size=len(test),
             machine=self.machine, versions=self.versions, dvc=dvc_hashes(case))

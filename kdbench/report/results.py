@@ -26,7 +26,7 @@ BENCH_COLUMNS = (
     "id", "task", "model", "variant", "runtime", "test_macro_f1", "pct_of_teacher",
     "latency_mean_ms", "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "tokenize_mean_ms",
     "tokenize_p50_ms", "throughput_per_s", "speedup_vs_teacher", "peak_rss_mb", "file_bytes", "size_mb",
-    "params", "params_without_embeddings", "threads", "sample_size")
+    "flops_per_sentence", "params", "params_without_embeddings", "threads", "sample_size")
 
 
 @dataclass(frozen=True)
@@ -152,9 +152,10 @@ def load_results(metrics_dir, records, params, predictions_dir=None, replicas_di
     if leftovers:
         warn(f"{metrics_dir}: ignored {len(leftovers)} metrics file(s) of runs that are not in the current "
              f"pipeline (params.yaml): {', '.join(leftovers[:3])}{', ...' if len(leftovers) > 3 else ''}")
-    models = {"teacher", "reference", *params.students}
-    records = [r for r in records if r.get("task") in params.tasks and r.get("model") in models
-               and (r.get("model") == "teacher" or r.get("variant") in params.variants)]
+    unvaried = ("teacher", "reference")  # the models without distill variants
+    records = [r for r in records if r.get("task") in params.tasks
+               and (r.get("model") in unvaried or r.get("model") in params.students
+                    and r.get("variant") in params.variants)]
     registry = list_tasks()
     tasks.sort(key=lambda t: (GROUPS.index(t.group), _rank(t.name, registry)))
     task_rank = [t.name for t in tasks]
