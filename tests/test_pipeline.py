@@ -198,6 +198,55 @@ def test_report_answers_the_budget_question(smoke_repo):
     assert (repo / "reports/tables/bench.csv").read_text().count("\n") == 31  # header + 30 cases
 
 
+PEAK_RSS = ("import runpy, sys\nsys.argv = sys.argv[1:]\ntry:\n    runpy.run_path(sys.argv[0], run_name='__main__')\n"
+            "finally:\n    print('VmHWM', open('/proc/self/status').read().split('VmHWM:')[1].split()[0],"
+            " file=sys.stderr)\n")  # runs a script, then reports its peak RSS in KiB
+
+
+def _pins(*names):
+    """The pinned versions of these dependencies in pyproject.toml."""
+    text = (REPO / "pyproject.toml").read_text()
+    return [next(line.strip().strip('",') for line in text.splitlines() if line.strip().startswith(f'"{n}'))
+            for n in names]
+
+
+def _peak_kib(stderr):
+    return int(next(line.split()[1] for line in stderr.splitlines() if line.startswith("VmHWM")))
+
+
+def test_exported_student_runs_without_torch(smoke_repo, tmp_path):
+    """`kdbench export` writes a folder whose predict.py, in a fresh virtual environment with onnxruntime,
+    numpy and tokenizers only, gives `kdbench predict`'s labels on the whole test split, in less memory."""
+    repo, run = smoke_repo
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = subprocess.run([str(venv / "bin/pip"), "install", "-q", *_pins("onnxruntime", "tokenizers", "numpy")],
+                         capture_output=True, text=True)
+    assert pip.returncode == 0, pip.stderr[-2000:]
+    python = str(venv / "bin/python")
+    assert subprocess.run([python, "-c", "import torch"], capture_output=True).returncode != 0  # really none
+    for task, student, field in (("nergrit", "bert-tiny", "tokens"), ("smsa", "bilstm", "text")):
+        out = run("kdbench", "export", "--task", task, "--student", student, "--out", f"shipped/{task}")
+        assert out.returncode == 0, out.stderr[-2000:]
+        folder = repo / "shipped" / task
+        assert {p.name for p in folder.iterdir()} >= {"model.onnx", "model.int8.onnx", "student.json", "predict.py",
+                                                     "MODEL_CARD.md"}
+        assert "Test macro F1" in (folder / "MODEL_CARD.md").read_text()
+        lines = [" ".join(r[field]) if field == "tokens" else r[field]
+                 for r in map(json.loads, (repo / f"data/prepared/{task}/test.jsonl").read_text().splitlines())]
+        (tmp_path / "in.txt").write_text("\n".join(lines) + "\n")
+        shipped = subprocess.run([python, "-c", PEAK_RSS, str(folder / "predict.py"), "--input", str(tmp_path / "in.txt")],
+                                 capture_output=True, text=True)
+        assert shipped.returncode == 0, shipped.stderr[-2000:]
+        kdbench = run(sys.executable, "-c", PEAK_RSS, str(Path(sys.executable).parent / "kdbench"), "predict",
+                      "--task", task, "--student", student, "--input", str(tmp_path / "in.txt"))
+        assert kdbench.returncode == 0, kdbench.stderr[-2000:]
+        assert shipped.stdout == kdbench.stdout and len(shipped.stdout.splitlines()) == len(lines)
+        print(f"{task} {student}: peak RSS {_peak_kib(shipped.stderr) / 1024:.0f} MB without torch, "
+              f"{_peak_kib(kdbench.stderr) / 1024:.0f} MB with")
+        assert _peak_kib(shipped.stderr) < _peak_kib(kdbench.stderr)
+
+
 def test_profile_records_the_inference_loop(smoke_repo):
     repo, run = smoke_repo
     out = run("kdbench", "profile", "--task", "smsa", "--model", "bilstm", "--variant", "nokd", "--seconds", "1")

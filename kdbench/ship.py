@@ -1,0 +1,85 @@
+"""`kdbench export`: one self-contained folder to ship a student in, runnable without torch or kdbench.
+
+    model.onnx, model.int8.onnx   the fp32 graph and its ONNX Runtime int8 quantisation
+    student.json                  kind, label map, aspects, max_length and the vocabulary (word list, or the
+                                  teacher tokenizer's kept ids)
+    tokenizer.json                the teacher's tokenizer, for a student on its sub-word pieces
+    predict.py                    the predictor (kdbench/predictor.py): onnxruntime, numpy and tokenizers only
+    MODEL_CARD.md                 what it scored and cost here: test score with its interval, latency, speed-up,
+                                  peak RSS and size from the bench rows
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+from kdbench.errors import KdbenchError
+from kdbench.io import atomic_path, write_json
+
+# a batch of two inputs of different lengths per kind: what the graph is traced on (axes stay dynamic)
+EXAMPLES = {
+    "single": [{"text": "contoh kalimat satu"}, {"text": "dua"}],
+    "multi-aspect": [{"text": "contoh kalimat satu"}, {"text": "dua"}],
+    "pair": [{"text": "contoh kalimat", "text_b": "satu dua"}, {"text": "tiga", "text_b": "empat"}],
+    "tagging": [{"tokens": ["contoh", "kalimat", "satu"]}, {"tokens": ["dua"]}],
+    "qa-tagging": [{"question": ["apa", "?"], "tokens": ["contoh", "kalimat"]}, {"question": ["di"], "tokens": ["x"]}],
+}
+
+
+def _vocab_spec(vocab, folder):
+    if hasattr(vocab, "itos"):
+        return {"type": "word", "itos": vocab.itos, "lowercase": vocab.lowercase}
+    vocab.tokenizer.backend_tokenizer.save(str(folder / "tokenizer.json"))
+    return {"type": "subword", "kept_ids": vocab.kept_ids, "unk_id": vocab.unk_id, "prefix": vocab.prefix}
+
+
+def _model_card(task, student, variant, metrics, rows):
+    test = metrics["test"]
+    ci = test.get("interval")
+    lines = [f"# {student} ({variant}) for {task}", "",
+             f"Test macro F1 {test['macro_f1'] * 100:.2f}"
+             + (f" (95% bootstrap interval {ci['low'] * 100:.2f} to {ci['high'] * 100:.2f})" if ci else "")
+             + f", {metrics['params']:,} parameters; trained with {json.dumps(metrics.get('settings', {}))}.", ""]
+    if rows:
+        lines += ["Measured by `kdbench bench` (one sentence at a time, "
+                  f"{rows[0].get('threads', 1)} thread(s), {rows[0].get('machine', {}).get('cpu', 'CPU')}):", "",
+                  "| runtime | p50 ms | p90 ms | p99 ms | speed-up vs teacher | peak RSS MB | size MB | test macro F1 |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for r in rows:
+            lat, rss = r["latency_ms"], r.get("peak_rss_mb")
+            lines.append(f"| {r['runtime']} | {lat['p50']:.3f} | {lat['p90']:.3f} | {lat['p99']:.3f} | "
+                         f"{r['speedup_vs_teacher']:.1f}x | {'' if rss is None else f'{rss:.0f}'} | "
+                         f"{r['file_bytes'] / 2**20:.1f} | {r['test_macro_f1'] * 100:.2f} |")
+    else:
+        lines.append("No benchmark rows yet: run `dvc repro` (the bench stage) and export again.")
+    lines += ["", "Run it: `pip install onnxruntime numpy tokenizers`, then `python predict.py < input.txt`"
+              " (`--int8` for the int8 graph)."]
+    return "\n".join(lines) + "\n"
+
+
+def export_student(task, student, variant, out, root="."):
+    """Write the folder `out` for models/<task>/<student>/<variant>; returns its path."""
+    from kdbench.bench.export import export_onnx, quantize_onnx
+    from kdbench.bench.rows import bench_rows
+    from kdbench.students.artifact import load_student
+
+    root = Path(root)
+    model, vocab, config = load_student(root / "models" / task / student / variant)
+    metrics_path = root / "reports" / "metrics" / task / student / f"{variant}.json"
+    if not metrics_path.is_file():
+        raise KdbenchError(f"{metrics_path}: no metrics for this run (run `dvc repro` first)")
+    bench = root / "reports" / "bench" / "benchmark.json"
+    rows = [r for r in bench_rows(bench) if (r["task"], r["model"], r["variant"]) == (task, student, variant)] \
+        if bench.is_file() else []
+    kind = config["kind"]
+    with atomic_path(out, is_dir=True) as tmp:
+        example = vocab.encode(EXAMPLES[kind], kind, config["max_length"])
+        export_onnx(model, example if example[2] is not None else example[:2], tmp / "model.onnx")
+        quantize_onnx(tmp / "model.onnx", tmp / "model.int8.onnx")
+        write_json(tmp / "student.json", {"task": task, "student": student, "variant": variant, "kind": kind,
+                                          "labels": config["labels"], "aspects": config["aspects"],
+                                          "max_length": config["max_length"], "vocab": _vocab_spec(vocab, tmp)})
+        shutil.copyfile(Path(__file__).with_name("predictor.py"), tmp / "predict.py")
+        (tmp / "MODEL_CARD.md").write_text(_model_card(task, student, variant, json.loads(metrics_path.read_text()),
+                                                       rows), encoding="utf-8")
+    return Path(out)
