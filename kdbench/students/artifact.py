@@ -28,7 +28,7 @@ def student_config(name, overrides, kind, labels, aspects, vocab, max_length, **
 def save_student(student, vocab, config, out_dir):
     """Write the student directory atomically: weights, vocabulary, config (labels included)."""
     with atomic_path(out_dir, is_dir=True) as tmp:
-        save_file({k: v.contiguous() for k, v in student.state_dict().items()}, tmp / WEIGHTS)
+        save_file({k: v.detach().cpu().contiguous() for k, v in student.state_dict().items()}, tmp / WEIGHTS)
         vocab.save(tmp / VOCAB_DIR)
         write_json(tmp / CONFIG, config)
 
