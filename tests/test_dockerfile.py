@@ -24,7 +24,7 @@ def test_dockerfile_passes_hadolint():
 
 def test_dockerfile_uses_the_readme_setup_and_runs_dvc_repro():
     text = (REPO / "Dockerfile").read_text()
-    assert "FROM python:3.11-slim" in text
+    assert "ARG BASE=python:3.11-slim" in text and "FROM ${BASE}" in text  # the public base by default
     assert "make setup" in text
     assert 'CMD ["dvc", "repro"]' in text
 
