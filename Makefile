@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 CHROMIUM ?= chromium
 
-.PHONY: setup test repro screenshot
+.PHONY: setup test repro screenshot image
 setup:
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -e '.[dev]'
@@ -21,3 +21,7 @@ screenshot: reports/index.html
 	$(CHROMIUM) --headless --disable-gpu --no-sandbox --hide-scrollbars --no-first-run --disable-background-networking \
 		--user-data-dir=$$(mktemp -d) --window-size=1280,4000 --screenshot=reports/.index.tmp.png \
 		file://$(abspath reports/index.html) && mv reports/.index.tmp.png reports/index.png
+
+# the kdbench image: docker build where a Docker engine runs, else buildah on a local Debian base (scripts/image.sh)
+image:
+	bash scripts/image.sh
