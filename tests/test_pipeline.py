@@ -3,6 +3,7 @@ benchmark and the report; reruns give the same bytes, and a stage killed mid-tra
 With KDBENCH_SMOKE_DIR set the copy is made there and kept: .ci/run gates its benchmark against
 reports/baseline/smoke.json."""
 
+import math
 import json
 import os
 import shutil
@@ -174,7 +175,7 @@ def test_bench_has_a_case_for_every_model_and_runtime(smoke_repo):
     rows = {r["id"]: r for r in bench_rows(repo / "reports/bench/benchmark.json")}
     models = ["teacher"] + [f"{s}-{v}" for s in ("bilstm", "bert-tiny") for v in ("nokd", "kd")]
     assert set(rows) == {f"{t}-{m}-{r}" for t in ("smsa", "nergrit") for m in models
-                         for r in ("eager", "onnx", "int8")}
+                         for r in ("eager", "onnx", "int8")} | {"smsa-reference-native", "nergrit-reference-native"}
     for r in rows.values():
         assert r["latency_ms"]["p50"] <= r["latency_ms"]["p90"] <= r["latency_ms"]["p99"]
         assert r["tokenize_ms"]["p50"] > 0 and r["throughput_per_s"] > 0 and r["speedup_vs_teacher"] > 0
@@ -183,6 +184,7 @@ def test_bench_has_a_case_for_every_model_and_runtime(smoke_repo):
         assert r["threads"] == 1 and r["sample_size"] == 64 and r["machine"]["cores"] >= 1
         assert r["versions"]["torch"].startswith("2.13") and r["dvc"]["data"].endswith(".dir")
         assert (r["dvc"]["student"] is None) == (r["model"] == "teacher")
+        assert (r["flops_per_sentence"] is None) == (r["model"] == "reference")  # counted on torch modules
     teacher = rows["smsa-teacher-eager"]
     assert teacher["speedup_vs_teacher"] == 1.0 and teacher["pct_of_teacher"] == 100.0
     # ONNX runs the same weights: the same predictions on the whole test split
@@ -195,7 +197,7 @@ def test_report_answers_the_budget_question(smoke_repo):
     assert set(summary["recommendations"]) == {"smsa", "nergrit"}
     html = (repo / "reports/index.html").read_text()
     assert "5 ms" in html and "20 MB" in html and html.count("data:image/png;base64,") >= 4
-    assert (repo / "reports/tables/bench.csv").read_text().count("\n") == 31  # header + 30 cases
+    assert (repo / "reports/tables/bench.csv").read_text().count("\n") == 33  # header + 32 cases
 
 
 PEAK_RSS = ("import runpy, sys\nsys.argv = sys.argv[1:]\ntry:\n    runpy.run_path(sys.argv[0], run_name='__main__')\n"
@@ -264,7 +266,7 @@ def test_gate_passes_on_its_own_baseline_and_fails_on_a_worse_student(smoke_repo
     out = run("kdbench", "gate", "--baseline", "base.json", "--update")
     assert out.returncode == 0, out.stderr
     out = run("kdbench", "gate", "--baseline", "base.json")
-    assert out.returncode == 0 and "gate passed: 30 cases" in out.stdout, out.stdout + out.stderr
+    assert out.returncode == 0 and "gate passed: 32 cases" in out.stdout, out.stdout + out.stderr
     bench = json.loads((repo / "reports/bench/benchmark.json").read_text())
     for b in bench["benchmarks"]:  # one student 10x slower relative to the teacher and 20% bigger
         if b["extra_info"]["id"] == "smsa-bilstm-kd-eager":
@@ -276,6 +278,37 @@ def test_gate_passes_on_its_own_baseline_and_fails_on_a_worse_student(smoke_repo
     flagged = {tuple(line.split()[:2]) for line in out.stdout.splitlines()}
     assert {("smsa-bilstm-kd-eager", "file_bytes"), ("smsa-bilstm-kd-eager", "speedup_vs_teacher")} <= flagged
     assert not any(case != "smsa-bilstm-kd-eager" for case, _ in flagged if case.startswith("smsa-"))
+
+
+def test_side_by_side_gate_against_a_revision(smoke_repo):
+    """`kdbench gate --against HEAD`: the committed models are the baseline, obtained through DVC; a student
+    made 15% wider (random weights: only its cost matters here) fails the exact-cost gate, an unchanged one
+    passes it, and every case gets a latency verdict with its interval."""
+    repo, run = smoke_repo
+    git = ["git", "-c", "user.name=kdbench", "-c", "user.email=kdbench@example.org"]
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "baseline"], cwd=repo, check=True)
+    from kdbench.students import create_student
+    from kdbench.students.artifact import load_student, save_student
+    _, vocab, config = load_student(repo / "models/smsa/bilstm/kd")
+    hidden = math.ceil(config["overrides"]["hidden"] * 1.15 / 2) * 2  # 2 * hidden splits over the 4 heads
+    overrides = {**config["overrides"], "hidden": hidden}
+    wider = create_student("bilstm", config["vocab_size"], config["kind"], len(config["labels"]), pad_id=vocab.pad_id,
+                           **overrides)
+    save_student(wider, vocab, {**config, "overrides": overrides}, repo / "models/smsa/bilstm/kd")
+    out = run("kdbench", "gate", "--against", "HEAD", "-k", "smsa-bilstm", "--seconds", "5")
+    assert out.returncode == 1, out.stdout + out.stderr
+    rows = {line.split()[0]: line.split() for line in out.stdout.splitlines()[2:]}
+    assert set(rows) == {f"smsa-bilstm-{v}-{r}" for v in ("nokd", "kd") for r in ("eager", "onnx", "int8")}
+    for runtime in ("eager", "onnx", "int8"):
+        assert rows[f"smsa-bilstm-kd-{runtime}"][-1] == "regressed"      # FLOPs: counted, so exact
+        assert rows[f"smsa-bilstm-nokd-{runtime}"][-1] == "unchanged"
+        assert rows[f"smsa-bilstm-nokd-{runtime}"][-2] != "regressed"    # the same model: never slower
+    assert all(r[-2] in ("regressed", "improved", "unchanged", "inconclusive") for r in rows.values())
+    assert not subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout.count(
+        "kdbench-baseline")  # the baseline's worktree is gone
+    subprocess.run(["dvc", "checkout", "--force", "models/smsa/bilstm/kd"], cwd=repo, env=run.env, check=True,
+                   capture_output=True)  # back to the trained student for the tests after this one
 
 
 def test_a_stage_killed_mid_training_leaves_nothing_behind(smoke_repo):

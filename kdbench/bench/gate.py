@@ -18,12 +18,16 @@ from kdbench.io import write_json
 class Check:
     field: str
     higher_is_better: bool
-    tolerance: str      # the GateConfig field
-    relative: bool      # tolerance is a fraction of the baseline (else absolute)
+    tolerance: str | float  # the GateConfig field, or a fixed tolerance
+    relative: bool          # tolerance is a fraction of the baseline (else absolute)
 
 
+# Counted work does not depend on the machine or its load, so it is gated all but exactly: 1% is room for
+# nothing but rounding, while a 15% wider layer adds 15% or more.
+FLOPS_TOLERANCE = 0.01
 CHECKS = (
     Check("test_macro_f1", True, "score_drop", relative=False),
+    Check("flops_per_sentence", False, FLOPS_TOLERANCE, relative=True),
     Check("speedup_vs_teacher", True, "speedup_drop", relative=True),
     Check("peak_rss_mb", False, "rss_growth", relative=True),
     Check("file_bytes", False, "size_growth", relative=True),
@@ -47,7 +51,7 @@ def compare(current, baseline, gate_cfg):
             old, new = base.get(c.field), current[case].get(c.field)
             if old is None or new is None:  # e.g. RSS switched off in params
                 continue
-            tol = getattr(gate_cfg, c.tolerance)
+            tol = c.tolerance if isinstance(c.tolerance, float) else getattr(gate_cfg, c.tolerance)
             slack = tol * abs(old) if c.relative else tol
             if c.field == "peak_rss_mb":
                 slack = max(slack, gate_cfg.rss_slack_mb)

@@ -43,6 +43,7 @@ class Case:
     variant: str | None     # distill variant (None for the teacher)
     runtime: str
     root: Path = Path(".")
+    exports: Path | None = None  # where its exports go (default: <root>/exports, the bench stage's output)
 
     @property
     def id(self):
@@ -64,7 +65,7 @@ class Case:
     @property
     def export_path(self):  # None for a runtime that loads the model directory itself
         suffix = RUNTIMES.meta(self.runtime, "suffix")
-        return self.root / EXPORTS / f"{self.model_key}{suffix}" if suffix else None
+        return (self.exports or self.root / EXPORTS) / f"{self.model_key}{suffix}" if suffix else None
 
 
 def discover(root=".", params=None):
