@@ -3,8 +3,8 @@ benchmark and the report; reruns give the same bytes, and a stage killed mid-tra
 With KDBENCH_SMOKE_DIR set the copy is made there and kept: .ci/run gates its benchmark against
 reports/baseline/smoke.json."""
 
-import math
 import json
+import math
 import os
 import shutil
 import signal
