@@ -76,6 +76,20 @@ def test_runtimes_agree_and_onnx_process_is_smaller(project, tmp_path):
     assert rss["onnx"] < rss["eager"] / 2, rss  # the ONNX process never imports torch
 
 
+def test_the_reference_runs_in_its_own_rss_process(project, tmp_path):
+    """The reference's RSS subprocess reads the sample the harness prepared for it (no torch)."""
+    import shutil
+
+    from kdbench.reference import fit_reference, save_reference
+    root = tmp_path / "project"
+    shutil.copytree(project, root)
+    test = [json.loads(line) for line in (root / "data/prepared/smsa/test.jsonl").read_text().splitlines()]
+    save_reference(fit_reference("single", test), root / "models/smsa/reference")
+    case = Case("smsa", "reference", None, "native", root)
+    prep = Harness(root, work_dir=tmp_path).prepare(case)
+    assert 10 < peak_rss_mb(case, prep.sample_inputs, 1, tmp_path) < 1000
+
+
 def test_record_has_every_field(project, tmp_path):
     metrics = project / "reports/metrics/smsa"
     write_json(metrics / "teacher.json", {"test": {"macro_f1": 0.5}})
@@ -146,6 +160,10 @@ def test_a_failed_case_does_not_take_the_bench_down(project, tmp_path, monkeypat
     reference = rows["smsa-reference-native"]
     assert reference["test_macro_f1"] == reference_scores(ref, test)["macro_f1"] and reference["file_bytes"] > 0
     assert reference["speedup_vs_teacher"] > 0 and reference["params"] == ref.n_params()
+    from kdbench.bench import history  # the run left one compact record: what passed, nothing of what failed
+    (record,) = history.load(root / "reports/history/bench.jsonl")
+    assert set(record["cases"]) == set(rows) and record["date"] and record["machine"]["cores"] >= 1
+    assert record["cases"]["smsa-reference-native"]["score"] == reference["test_macro_f1"]
 
 
 @pytest.mark.parametrize("content, message", [

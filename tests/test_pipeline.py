@@ -198,6 +198,9 @@ def test_report_answers_the_budget_question(smoke_repo):
     html = (repo / "reports/index.html").read_text()
     assert "5 ms" in html and "20 MB" in html and html.count("data:image/png;base64,") >= 4
     assert (repo / "reports/tables/bench.csv").read_text().count("\n") == 33  # header + 32 cases
+    from kdbench.bench import history
+    (record,) = history.load(repo / "reports/history/bench.jsonl")  # one bench run so far: no trend plot yet
+    assert len(record["cases"]) == 32 and not (repo / "reports/plots/smsa-trend.png").exists()
 
 
 PEAK_RSS = ("import runpy, sys\nsys.argv = sys.argv[1:]\ntry:\n    runpy.run_path(sys.argv[0], run_name='__main__')\n"

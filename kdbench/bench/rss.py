@@ -21,8 +21,8 @@ def main(loader, artifact, sample, threads):
     if loader == "reference":  # scikit-learn or a lookup table over the records, no torch
         from kdbench.reference import load_reference
         model = load_reference(artifact)
-        for record in json.loads(open(sample, encoding="utf-8").read()):
-            model.predict([record])
+        for records in json.loads(open(sample, encoding="utf-8").read()):  # one sentence's input: [record]
+            model.predict(records)
         print(json.dumps({"peak_rss_mb": peak_rss_kib() / 1024}))
         return
     if loader == "torch":

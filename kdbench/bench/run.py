@@ -2,7 +2,8 @@
 ones `pytest --benchmark-only` runs) and writes their JSON atomically.
 
 One failed case does not take the others down: the JSON holds every case that passed, the failed ones are
-named, and only then does the stage exit non-zero."""
+named, and only then does the stage exit non-zero. Each run that measured something also appends a compact
+record to the history (kdbench.bench.history), from which the report draws the trends."""
 
 import json
 import subprocess
@@ -11,6 +12,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from kdbench.bench import history
 from kdbench.errors import KdbenchError
 from kdbench.io import write_json
 
@@ -29,8 +31,9 @@ def failed_cases(junit_xml):
     return failed
 
 
-def run_bench(out, pytest_args=()):
-    """Run the cases; write `out` with every case that passed; raise naming the failed ones (after writing)."""
+def run_bench(out, pytest_args=(), history_path=history.HISTORY):
+    """Run the cases; write `out` with every case that passed and append them to the history (history_path,
+    None for none); raise naming the failed ones (after writing)."""
     if not CASES.is_dir():
         raise KdbenchError(f"{CASES}: benchmark cases not found (run kdbench bench from the project root)")
     with tempfile.TemporaryDirectory() as work:
@@ -46,6 +49,9 @@ def run_bench(out, pytest_args=()):
             data["benchmarks"] = [b for b in data.get("benchmarks", []) if b.get("extra_info", {}).get("id")]
             passed = len(data["benchmarks"])
             write_json(out, data)
+            if passed and history_path:
+                rows = [b["extra_info"] for b in data["benchmarks"]]
+                history.append(history.make_record(rows, data.get("datetime")), history_path)
     if status != 0:
         named = f": {', '.join(failed)}" if failed else ""
         raise KdbenchError(f"{len(failed) or 'some'} benchmark case(s) failed{named}; "

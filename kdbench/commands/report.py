@@ -8,16 +8,19 @@ def add_arguments(p):
     p.add_argument("--replicas", default="reports/replicas")
     p.add_argument("--predictions", default="reports/predictions")
     p.add_argument("--bench", default="reports/bench/benchmark.json")
+    p.add_argument("--history", help="recorded bench runs, for the trends (default reports/history/bench.jsonl)")
     p.add_argument("--out", default="reports")
 
 
 def main(args):
     from kdbench import config
+    from kdbench.bench import history
     from kdbench.bench.rows import bench_rows
     from kdbench.report import build_report
     params = config.load(args.params)
     rows = bench_rows(args.bench) if Path(args.bench).is_file() else []
-    summary = build_report(args.metrics, rows, params, args.out, args.predictions, args.replicas)
+    summary = build_report(args.metrics, rows, params, args.out, args.predictions, args.replicas,
+                           history=history.load(args.history or history.HISTORY))
     for rec in summary["recommendations"].values():
         print(rec["answer"])
     print(f"{Path(args.out) / 'index.html'}: open it in a browser")

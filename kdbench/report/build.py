@@ -10,21 +10,25 @@ from pathlib import Path
 from kdbench.io import atomic_path
 from kdbench.report.conclusions import check_claims
 from kdbench.report.page import render
-from kdbench.report.plots import COSTS, score_cost_png
+from kdbench.report.plots import COSTS, score_cost_png, trend_png
 from kdbench.report.recommend import budgets_from, recommend
 from kdbench.report.results import load_results
 from kdbench.report.tables import Table, bench_table, cost_table, scores_table, to_csv, to_markdown
 
+TREND_RUNS = 20  # recorded bench runs a trend plot shows
 
-def build_report(metrics_dir, records, params, out_dir, predictions_dir=None, replicas_dir=None, warn=None):
+
+def build_report(metrics_dir, records, params, out_dir, predictions_dir=None, replicas_dir=None, warn=None,
+                 history=()):
     """Write the report of the current pipeline under out_dir and return a summary of it.
 
     metrics_dir: reports/metrics (teacher.json and <student>/<variant>.json per task); records: bench rows,
     one per task x model x variant x runtime; params: the config.Params whose tasks x students x variants
     are reported, and whose `report` block holds the budgets (latency_ms, size_mb, max_score_loss);
     predictions_dir / replicas_dir: the runs' test predictions and the replicas' metrics, for the paired tests
-    behind the claims; warn: where warnings go (default stderr). Writes:
-      tables/{scores,cost,bench}.{csv,md}, plots/<task>-{latency,size}.png, recommendation.md,
+    behind the claims; warn: where warnings go (default stderr); history: the recorded benchmark runs
+    (kdbench.bench.history.load), drawn per task once there are two. Writes:
+      tables/{scores,cost,bench}.{csv,md}, plots/<task>-{latency,size,trend}.png, recommendation.md,
       conclusions.md, report.json (this summary) and index.html (all of it on one page)."""
     out_dir = Path(out_dir)
     budgets = budgets_from(params.report)
@@ -50,6 +54,11 @@ def build_report(metrics_dir, records, params, out_dir, predictions_dir=None, re
                                  [*results.student_order, "reference"])
             write(f"plots/{task.name}-{cost}.png", png)
             plots.append((f"{task.name}: test macro F1 vs {cost}", png))
+        if len(history) >= 2:
+            recent = history[-TREND_RUNS:]
+            png = trend_png(task.name, recent)
+            write(f"plots/{task.name}-trend.png", png)
+            plots.append((f"{task.name}: the last {len(recent)} recorded benchmark runs", png))
 
     recs = [recommend(t.name, results.student_rows(t.name), t.teacher_f1, budgets) for t in results.tasks]
     write("recommendation.md", "# Which student should I ship?\n\n"

@@ -81,7 +81,9 @@ def render(title, lede, recommendations, tables, plots, claims, provenance):
 
     parts.append('<section id="plots"><h2>Score vs cost</h2>\n<p class="lede">Every student x variant x runtime; '
                  "ringed points form the Pareto frontier (no other point is both cheaper and better). Red dotted "
-                 "lines: the budgets; grey dashed: the non-neural reference.</p>\n")
+                 "lines: the budgets; grey dashed: the non-neural reference. Trend plots (once two benchmark "
+                 "runs are recorded in reports/history/bench.jsonl): each case across runs, labelled by commit."
+                 "</p>\n")
     for caption, data in plots:
         parts.append(f"<figure>{_png(data, caption)}<figcaption>{esc(caption)}</figcaption></figure>\n")
     parts.append("</section>\n")

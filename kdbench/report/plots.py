@@ -79,3 +79,33 @@ def score_cost_png(task, cost, rows, teacher_row, reference, budgets, models):
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})  # no version stamp: stable bytes
     return buf.getvalue()
+
+
+TRENDS = (("speedup", "speed-up vs the teacher (x, log scale)"), ("score", "test macro F1 (x100)"))
+
+
+def trend_png(task, records):
+    """One task's cases across the recorded benchmark runs (kdbench.bench.history), oldest left: speed-up vs
+    the teacher and test macro F1, one line per case, each run labelled with its commit."""
+    fig = Figure(figsize=(9.5, 4.6), dpi=DPI, layout="constrained")
+    cases = sorted({c for rec in records for c in rec["cases"] if c.startswith(f"{task}-")})
+    labels = [f"{i + 1}: {(rec.get('commit') or '?')[:7]}" for i, rec in enumerate(records)]
+    axes = fig.subplots(1, 2)
+    for ax, (key, ylabel) in zip(axes, TRENDS):
+        for i, case in enumerate(cases):
+            points = [(x, rec["cases"][case].get(key)) for x, rec in enumerate(records) if case in rec["cases"]]
+            points = [(x, y * (POINTS if key == "score" else 1)) for x, y in points if known(y)]
+            if points:
+                ax.plot(*zip(*points), marker="o", markersize=3, linewidth=1, color=f"C{i % 10}",
+                        linestyle=("-", "--", ":")[i // 10 % 3], label=case.removeprefix(f"{task}-"))
+        if key == "speedup":
+            ax.set_yscale("log")
+        ax.set_xticks(range(len(records)), labels, rotation=30, ha="right", fontsize=7)
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="both", alpha=0.2)
+    axes[0].set_title(f"{task}: speed-up across runs", fontsize=10)
+    axes[1].set_title(f"{task}: score across runs", fontsize=10)
+    axes[1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=6.5, frameon=False)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return buf.getvalue()

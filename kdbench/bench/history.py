@@ -1,0 +1,73 @@
+"""reports/history/bench.jsonl: one compact record per benchmark run, kept in git so main shows the trend.
+
+`kdbench bench` appends a record after each run: the commit it ran on (plus "dirty" when the workspace had
+uncommitted changes), the date, the machine, and per case the score, FLOPs, file bytes, p50 latency and
+speed-up vs the teacher: a few kB where the full JSON is hundreds. The report draws each case's trend from it.
+It is no DVC output (those are deleted before a stage runs); it only ever grows, one line a run."""
+
+import json
+import subprocess
+from pathlib import Path
+
+from kdbench.errors import KdbenchError
+from kdbench.io import atomic_path
+
+HISTORY = Path("reports/history/bench.jsonl")
+FIELDS = {  # record key -> bench row path
+    "score": ("test_macro_f1",),
+    "flops": ("flops_per_sentence",),
+    "bytes": ("file_bytes",),
+    "p50_ms": ("latency_ms", "p50"),
+    "speedup": ("speedup_vs_teacher",),
+}
+
+
+def _get(row, path):
+    for key in path:
+        row = row.get(key) if isinstance(row, dict) else None
+    return row
+
+
+def _commit(root):
+    """The commit the workspace is on ('<sha>+dirty' with uncommitted changes to tracked files), or None."""
+    def git(*args):
+        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+        return out.stdout.strip() if out.returncode == 0 else None
+    sha = git("rev-parse", "--short=12", "HEAD")
+    if sha and git("status", "--porcelain", "--untracked-files=no"):
+        sha += "+dirty"
+    return sha
+
+
+def make_record(rows, date, root="."):
+    """A compact record of one run from its bench rows (kdbench.bench.rows.bench_rows)."""
+    machine = rows[0].get("machine", {}) if rows else {}
+    return {"commit": _commit(root), "date": date, "machine": {k: machine.get(k) for k in ("cpu", "cores")},
+            "cases": {r["id"]: {k: _get(r, path) for k, path in FIELDS.items()} for r in rows}}
+
+
+def append(record, path=HISTORY):
+    """Add one line: the old lines and the new one go to a temporary file that replaces the history."""
+    path = Path(path)
+    old = path.read_text(encoding="utf-8") if path.is_file() else ""
+    with atomic_path(path) as tmp:
+        tmp.write_text(old + json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def load(path=HISTORY):
+    """The records, oldest first; [] when there is no history yet."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    records = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            raise KdbenchError(f"{path}: line {n}: not valid JSON") from None
+        if not isinstance(rec, dict) or not isinstance(rec.get("cases"), dict):
+            raise KdbenchError(f"{path}: line {n}: not a history record (no `cases` mapping)")
+        records.append(rec)
+    return records
