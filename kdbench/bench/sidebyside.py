@@ -8,7 +8,7 @@ alternate A B B A over the same test sentences. Each sentence keeps each arm's f
 does; the statistic is the ratio of medians (candidate / baseline) with a bootstrap interval over
 sentences, and measuring goes on until that interval is narrower than the threshold or a time cap runs out.
 
-Verdicts, for a threshold t (15% by default):
+Verdicts, for a threshold t (5% by default: `kdbench gate --threshold`):
   regressed     the whole interval above 1 + t
   improved      the whole interval below 1 / (1 + t)
   unchanged     the whole interval between the two
@@ -127,7 +127,7 @@ def interleave(base, cand, threshold, seconds, min_rounds=3):
             return best, ratio, low, high, rounds
 
 
-def side_by_side(rev, root=".", threshold=0.15, seconds=20.0, select=None, log=print):
+def side_by_side(rev, root=".", threshold=0.05, seconds=20.0, select=None, log=print):
     """A Comparison per case present in both the candidate (the workspace) and the baseline (rev)."""
     root = Path(root)
     base_root = baseline_worktree(rev, root)

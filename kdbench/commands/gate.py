@@ -9,7 +9,9 @@ def add_arguments(p):
     p.add_argument("--update", action="store_true", help="rewrite the baseline from --bench, on purpose")
     p.add_argument("--against", metavar="REV", help="time each case side by side with REV's model (a git "
                    "revision; its models come from the DVC cache or remote) instead of reading --baseline")
-    p.add_argument("--threshold", type=float, default=0.15, help="with --against: the slowdown that counts")
+    # 5%: identical models' intervals stayed within +-4% here, idle or loaded (reports/validation/gate.md), so a
+    # narrower margin flags noise, and "regressed" needs the whole interval above 1 + margin
+    p.add_argument("--threshold", type=float, default=0.05, help="with --against: the margin of a verdict")
     p.add_argument("--seconds", type=float, default=20.0, help="with --against: time cap per case")
     p.add_argument("-k", dest="select", help="with --against: only the cases whose id contains this")
 
