@@ -36,3 +36,21 @@ def test_a_damaged_history_is_one_clear_error(tmp_path, line, message):
     path.write_text('{"cases": {}}\n' + line + "\n")
     with pytest.raises(KdbenchError, match=f"bench.jsonl: {message}"):
         history.load(path)
+
+
+def test_a_record_names_its_commit_and_whether_code_was_changed(tmp_path):
+    import subprocess
+    git = ["git", "-c", "user.name=kdbench", "-c", "user.email=kdbench@example.org"]
+    for rel in ("code.py", "dvc.lock", "reports/bench/benchmark.json"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("a\n")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "add", "."], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "first"], cwd=tmp_path, check=True)
+    sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=tmp_path, capture_output=True,
+                         text=True).stdout.strip()
+    for rel in ("dvc.lock", "reports/bench/benchmark.json"):  # what a `dvc repro` rewrites: still the commit
+        (tmp_path / rel).write_text("b\n")
+    assert history.make_record([], "d", root=tmp_path)["commit"] == sha
+    (tmp_path / "code.py").write_text("b\n")  # a code change: the run is not that commit's
+    assert history.make_record([], "d", root=tmp_path)["commit"] == sha + "+dirty"

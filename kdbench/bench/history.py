@@ -29,12 +29,13 @@ def _get(row, path):
 
 
 def _commit(root):
-    """The commit the workspace is on ('<sha>+dirty' with uncommitted changes to tracked files), or None."""
+    """The commit the workspace is on, or None; '<sha>+dirty' when tracked files other than the pipeline's own
+    results (dvc.lock, reports/: a `dvc repro` rewrites them before the bench runs) have uncommitted changes."""
     def git(*args):
         out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
         return out.stdout.strip() if out.returncode == 0 else None
     sha = git("rev-parse", "--short=12", "HEAD")
-    if sha and git("status", "--porcelain", "--untracked-files=no"):
+    if sha and git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!dvc.lock", ":!reports"):
         sha += "+dirty"
     return sha
 

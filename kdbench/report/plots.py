@@ -89,7 +89,8 @@ def trend_png(task, records):
     the teacher and test macro F1, one line per case, each run labelled with its commit."""
     fig = Figure(figsize=(9.5, 4.6), dpi=DPI, layout="constrained")
     cases = sorted({c for rec in records for c in rec["cases"] if c.startswith(f"{task}-")})
-    labels = [f"{i + 1}: {(rec.get('commit') or '?')[:7]}" for i, rec in enumerate(records)]
+    labels = [f"{i + 1}: {(rec.get('commit') or '?')[:7]}{'+' if 'dirty' in (rec.get('commit') or '') else ''}"
+              for i, rec in enumerate(records)]  # "+": measured with uncommitted changes
     axes = fig.subplots(1, 2)
     for ax, (key, ylabel) in zip(axes, TRENDS):
         for i, case in enumerate(cases):
