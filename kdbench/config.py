@@ -177,6 +177,23 @@ class ReportConfig:
 
 
 @dataclass
+class Resources:
+    """params.yaml `grid.<stage>`: what one stage's Ray task asks a worker for (`kdbench grid`). A scheduling
+    claim, not a limit: a stage still trains with its own `threads`, so the bytes it writes do not depend on
+    where it ran."""
+    num_cpus: float = 1.0
+    num_gpus: float = 0.0
+
+    def __post_init__(self):
+        if self.num_cpus < 0 or self.num_gpus < 0:
+            raise KdbenchError("params.yaml: num_cpus and num_gpus must be >= 0")
+
+
+def _default_grid():  # the stages that train or label with 2 threads ask for 2 CPUs; the rest for one
+    return {"default": Resources(), "teacher": Resources(2.0), "softlabels": Resources(2.0)}
+
+
+@dataclass
 class TaskConfig:
     """params.yaml `tasks.<name>`; every key is optional."""
     max_train: int = 0              # cap on training examples (0 = all); a seeded sample
@@ -217,6 +234,11 @@ class Params:
     bench: BenchConfig = field(default_factory=BenchConfig)
     gate: GateConfig = field(default_factory=GateConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    grid: dict = field(default_factory=_default_grid)  # stage name in dvc.yaml (or default) -> Resources
+
+    def resources(self, stage):
+        """The Ray resources of a dvc.yaml stage (`distill@smsa-bilstm-kd` is stage `distill`)."""
+        return self.grid.get(stage.split("@")[0], self.grid.get("default", Resources()))
 
     def task(self, name):
         if name not in self.tasks:
@@ -380,10 +402,13 @@ def parse(raw):
     for name, settings in student_settings.items():
         _check_student_settings(name, settings)
     variants = _named(raw.get("variants"), "variants")
+    grid = _default_grid() if raw.get("grid") is None else \
+        {name: build(Resources, v, f"grid.{name}") for name, v in _named(raw["grid"], "grid").items()}
     params = Params(
         seed=_typed(raw.get("seed", 0), int, "seed"),
         tasks=task_configs, students=student_settings,
         variants={name: _typed(v if v is not None else {}, dict, f"variants.{name}") for name, v in variants.items()},
+        grid=grid,
         **{block: build(cls, raw.get(block), block) for block, cls in BLOCKS.items()},
     )
     for i, name in enumerate(params.replicate.students):

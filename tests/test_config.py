@@ -49,6 +49,14 @@ def test_every_profile_writes_every_key_out(name):
     missing = [f"{block}.{f.name}" for block, cls in config.BLOCKS.items() for f in dataclasses.fields(cls)
                if f.name not in (raw.get(block) or {})]
     assert "seed" in raw and not missing, f"profiles/{name}.yaml leaves out {missing}: write them out"
+    assert {"default", "teacher", "softlabels"} <= set(raw.get("grid") or {}), f"profiles/{name}.yaml: grid"
+
+
+def test_grid_resources_by_stage_name():
+    params = config.parse(_params(grid={"default": {"num_cpus": 1}, "distill": {"num_cpus": 2, "num_gpus": 0.5}}))
+    assert params.resources("distill@smsa-bilstm-kd") == config.Resources(2.0, 0.5)
+    assert params.resources("teacher@smsa") == config.Resources(1.0, 0.0)  # not listed: default
+    assert config.load(REPO / "params.yaml").resources("teacher@terma").num_cpus == 2
 
 
 def test_defaults_are_the_quick_profile():
@@ -95,6 +103,8 @@ def test_profiles_cover_what_the_readme_promises():
     ({"tasks": {"mine": {"custom": "xlsx"}}}, "tasks.mine.custom: 'xlsx' is not one of csv, tsv, conll"),
     ({"bench__runtimes": ["eager", "tensorrt"]}, "bench.runtimes[1]: unknown runtime 'tensorrt'"),
     ({"distill__embeddings": "glove"}, "distill.embeddings: unknown embedding init 'glove'"),
+    ({"grid__teacher": {"num_cpu": 2}}, "grid.teacher.num_cpu: unknown key"),
+    ({"grid__teacher": {"num_gpus": -1}}, "grid.teacher.num_cpus and num_gpus must be >= 0"),
 ])
 def test_wrong_params_name_the_key(changes, message):
     with pytest.raises(KdbenchError, match=re.escape(message)):

@@ -96,6 +96,46 @@ def test_training_learns_and_reloads(backbone, tmp_path):
         assert torch.allclose(model(*inputs), again(*inputs), atol=1e-6)
 
 
+def test_a_frozen_word_table_is_stored_once(backbone, tmp_path):
+    """A teacher whose word table stayed frozen refers to the backbone's copy: its weights file lacks the table,
+    loading is still one call and gives the same outputs, and the size counts the table in. A teacher that
+    trained its table keeps its own; a changed backbone is refused by digest."""
+    import shutil
+
+    from kdbench.teacher.model import weight_bytes, word_table
+    models = tmp_path / "models"
+    shutil.copytree(backbone, models / "backbone")
+    train = RECORDS["single"] * 4
+    sizes = {}
+    for frozen in (True, False):
+        cfg = TeacherConfig(pooling="mean", prefix="", epochs=1, lr=1e-3, batch_size=4, freeze_embeddings=frozen)
+        model, _ = train_teacher(models / "backbone", _meta("single"), train, RECORDS["single"], cfg, log=lambda s: None)
+        out = models / "smsa" / f"teacher-{frozen}"
+        out.mkdir(parents=True)
+        model.save(out, models / "backbone")
+        again = Teacher.load(out)
+        inputs = model.encode(RECORDS["single"])
+        with torch.no_grad():
+            assert torch.equal(model(*inputs), again(*inputs))
+        assert torch.equal(word_table(out), model.encoder.get_input_embeddings().weight)
+        assert weight_bytes(out) >= (out / "model.safetensors").stat().st_size
+        sizes[frozen] = (out / "model.safetensors").stat().st_size
+    table = model.encoder.get_input_embeddings().weight
+    saved = sizes[False] - sizes[True] - table.numel() * table.element_size()
+    assert 0 <= saved < 1024  # the table, not stored twice (the rest: a longer safetensors header)
+    assert abs(weight_bytes(models / "smsa/teacher-True") - weight_bytes(models / "smsa/teacher-False")) < 1024
+    from safetensors.torch import load_file, save_file
+    state = load_file(models / "backbone/model.safetensors")
+    key = next(k for k in state if k.endswith("word_embeddings.weight"))
+    state[key] = state[key] + 1.0
+    save_file(state, models / "backbone/model.safetensors")
+    with pytest.raises(KdbenchError, match="not the one this teacher was trained with"):
+        Teacher.load(models / "smsa/teacher-True")
+    shutil.rmtree(models / "backbone")
+    with pytest.raises(KdbenchError, match="missing"):
+        Teacher.load(models / "smsa/teacher-True")
+
+
 def test_backbone_defaults_recorded(backbone):
     assert backbone_defaults(backbone) == {"name": "tiny-random", "prefix": "", "pooling": "mean"}
 

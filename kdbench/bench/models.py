@@ -29,11 +29,11 @@ def load(model_dir):
         size = sum(f.stat().st_size for f in model_dir.iterdir())
         return Loaded(model, lambda records: (records,), model.kind, None, size, model.n_params(), model.n_params())
     if (model_dir / TEACHER_MARKER).is_file():
-        from kdbench.teacher.model import Teacher
+        from kdbench.teacher.model import Teacher, weight_bytes
         model = Teacher.load(model_dir)
         encode, kind, labels = model.encode, model.kind, model.labels
         emb = model.encoder.get_input_embeddings().weight.numel()
-        size = sum(f.stat().st_size for f in model_dir.glob("*.safetensors"))
+        size = weight_bytes(model_dir)  # the word table it shares with the backbone counted in
     else:
         from kdbench.students.artifact import WEIGHTS, load_student
         model, vocab, cfg = load_student(model_dir)

@@ -102,12 +102,12 @@ def fit_width(rows, dim, width_key="source_dim"):
 
 @EMBEDDINGS.register("teacher", vocab="subword")
 def _teacher(vocab, dim, *, vec_path=None, teacher_dir=None, seed=0):
-    from transformers import AutoModel
+    from kdbench.teacher.model import word_table
 
     if teacher_dir is None or not hasattr(vocab, "kept_ids"):
         raise KdbenchError("teacher embeddings need the teacher's directory and a SubwordVocab "
                            "(the student must use the teacher's tokenizer)")
-    table = AutoModel.from_pretrained(teacher_dir).get_input_embeddings().weight.detach()
+    table = word_table(teacher_dir)
     rows = table[torch.tensor(vocab.kept_ids)].float()  # (V, H)
     return fit_width(rows, dim, "teacher_dim")
 

@@ -6,18 +6,26 @@
   qa-tagging      question and passage as a pair; first sub-word of every passage word -> Linear(H, labels)
 
 Saved as a Hugging Face `save_pretrained` directory (encoder + tokenizer) with the head in
-`head.safetensors` and everything else needed to rebuild it in `kdbench_teacher.json`.
+`head.safetensors` and everything else needed to rebuild it in `kdbench_teacher.json`. A word table that
+stayed frozen in training (e5's is 96M of its 118M weights, 384 of a teacher's 487 MB) is not written again:
+the teacher refers to the backbone directory's copy by relative path and digest, so 14 teachers store it
+once, and `Teacher.load(dir)` puts it back.
 """
 
+import hashlib
 import json
+import math
+import os
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoModel, AutoTokenizer
 
 from kdbench.encoding import hf_encode, segment_ids
+from kdbench.errors import KdbenchError
 from kdbench.tasks import CLASSIFICATION_KINDS
 
 HEAD_FILE, META_FILE = "head.safetensors", "kdbench_teacher.json"
@@ -80,19 +88,107 @@ class Teacher(nn.Module):
         return logits
 
     # ---- persistence --------------------------------------------------------------------------
-    def save(self, out_dir):
+    def save(self, out_dir, backbone_dir=None, final_dir=None):
+        """Write the teacher to `out_dir` (a temporary directory that is renamed to `final_dir` afterwards,
+        when they differ). With `backbone_dir`, a word table equal to the backbone's is stored by reference."""
         out_dir = Path(out_dir)
-        self.encoder.save_pretrained(out_dir)
-        self.tokenizer.save_pretrained(out_dir)
-        save_file({k: v.contiguous() for k, v in self.head.state_dict().items()}, out_dir / HEAD_FILE)
         meta = dict(kind=self.kind, labels=self.labels, aspects=self.aspects, pooling=self.pooling,
                     prefix=self.prefix, max_length=self.max_length)
+        state = self.encoder.state_dict()
+        key = _word_table_key(self.encoder)
+        shared = backbone_dir is not None and torch.equal(state[key].cpu(), read_tensor(backbone_dir, key))
+        if shared:
+            state = {k: v for k, v in state.items() if k != key}
+            meta["word_table"] = {"backbone": os.path.relpath(backbone_dir, final_dir or out_dir), "key": key,
+                                  "sha256": _digest(self.encoder.get_input_embeddings().weight)}
+        self.encoder.save_pretrained(out_dir, state_dict=state)
+        self.tokenizer.save_pretrained(out_dir)
+        save_file({k: v.contiguous() for k, v in self.head.state_dict().items()}, out_dir / HEAD_FILE)
         (out_dir / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
 
     @classmethod
     def load(cls, model_dir):
         model_dir = Path(model_dir)
         meta = json.loads((model_dir / META_FILE).read_text())
-        teacher = cls(AutoModel.from_pretrained(model_dir), AutoTokenizer.from_pretrained(model_dir), **meta)
+        shared = meta.pop("word_table", None)
+        encoder = AutoModel.from_pretrained(model_dir)  # a shared table is missing here: put back below
+        if shared:
+            with torch.no_grad():
+                encoder.get_input_embeddings().weight.copy_(word_table(model_dir))
+        teacher = cls(encoder, AutoTokenizer.from_pretrained(model_dir), **meta)
         teacher.head.load_state_dict(load_file(model_dir / HEAD_FILE))
         return teacher.eval()
+
+
+def _word_table_key(encoder):
+    table = encoder.get_input_embeddings().weight
+    return next(name for name, p in encoder.named_parameters() if p is table)
+
+
+def _digest(tensor):
+    return hashlib.sha256(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes()).hexdigest()
+
+
+def _tensor_file(model_dir, key):
+    """(file, name) of one tensor of a `save_pretrained` directory (one safetensors file or an index of
+    shards), found by the name it has in the encoder's state dict (a checkpoint may prefix it, e.g. `bert.`)."""
+    model_dir = Path(model_dir)
+    index = model_dir / "model.safetensors.index.json"
+    files = sorted(set(json.loads(index.read_text())["weight_map"].values())) if index.is_file() else \
+        ["model.safetensors"]
+    for name in files:
+        with safe_open(str(model_dir / name), framework="pt") as f:
+            for k in f.keys():
+                if k == key or k.endswith("." + key):
+                    return model_dir / name, k
+    raise KdbenchError(f"{model_dir}: no tensor {key!r} in its weights")
+
+
+def read_tensor(model_dir, key):
+    path, name = _tensor_file(model_dir, key)
+    with safe_open(str(path), framework="pt") as f:
+        return f.get_tensor(name)
+
+
+def _shared_table(model_dir):
+    """The backbone directory and tensor name of a teacher's shared word table, or None (its own table, or a
+    plain `save_pretrained` encoder directory)."""
+    meta = Path(model_dir) / META_FILE
+    shared = json.loads(meta.read_text()).get("word_table") if meta.is_file() else None
+    if not shared:
+        return None
+    backbone = Path(model_dir) / shared["backbone"]
+    if not backbone.is_dir():
+        raise KdbenchError(f"{model_dir}: its word table is the backbone's at {backbone} "
+                           f"({META_FILE}: word_table), which is missing (dvc checkout models/backbone)")
+    return backbone, shared
+
+
+def word_table(model_dir):
+    """The teacher's input word table: its own, or the backbone's it refers to (checked by digest)."""
+    found = _shared_table(model_dir)
+    if not found:
+        return AutoModel.from_pretrained(model_dir).get_input_embeddings().weight.detach()
+    backbone, shared = found
+    table = read_tensor(backbone, shared["key"])
+    if _digest(table) != shared["sha256"]:
+        raise KdbenchError(f"{model_dir}: the word table in {backbone} is not the one this teacher was trained "
+                           "with (sha256 differs): rerun the teacher stage")
+    return table
+
+
+def weight_bytes(model_dir):
+    """Bytes of the weights the teacher loads: its own files plus a word table it shares with its backbone
+    (what a deployment of the teacher carries)."""
+    model_dir = Path(model_dir)
+    size = sum(f.stat().st_size for f in model_dir.glob("*.safetensors"))
+    found = _shared_table(model_dir)
+    if found:
+        path, name = _tensor_file(found[0], found[1]["key"])
+        with safe_open(str(path), framework="pt") as f:
+            table = f.get_slice(name)
+            size += math.prod(table.get_shape()) * _ITEMSIZE[table.get_dtype()]
+    return size
+
+
+_ITEMSIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2}

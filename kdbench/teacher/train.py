@@ -102,7 +102,7 @@ def run_teacher(task, cfg, prepared_dir, backbone_dir, out_dir, metrics_path, pr
     ref_model = reference.fit_reference(meta["kind"], splits["train"])
     ref = reference.reference_scores(ref_model, splits["test"])
     with atomic_path(out_dir, is_dir=True) as tmp:
-        model.save(tmp)
+        model.save(tmp, backbone_dir, final_dir=out_dir)  # a frozen word table stays the backbone's
         write_json(tmp / "training_config.json", dataclasses.asdict(cfg))  # the resolved recipe, with the model
     report = {
         "task": task, "kind": meta["kind"], "backbone": cfg.backbone, "train_size": len(splits["train"]),
