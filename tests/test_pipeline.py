@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -185,6 +186,12 @@ def test_bench_has_a_case_for_every_model_and_runtime(smoke_repo):
         assert r["versions"]["torch"].startswith("2.13") and r["dvc"]["data"].endswith(".dir")
         assert (r["dvc"]["student"] is None) == (r["model"] == "teacher")
         assert (r["flops_per_sentence"] is None) == (r["model"] == "reference")  # counted on torch modules
+    # one latency vocabulary: pytest-benchmark's own stats are over the same per-sentence fastest passes
+    for b in json.loads((repo / "reports/bench/benchmark.json").read_text())["benchmarks"]:
+        latency = b["extra_info"]["latency_ms"]
+        assert b["stats"]["median"] * 1000 == pytest.approx(latency["p50"], rel=1e-9)
+        assert b["stats"]["mean"] * 1000 == pytest.approx(latency["mean"], rel=1e-9)
+        assert b["stats"]["rounds"] == b["extra_info"]["sample_size"] and "fastest of" in b["extra_info"]["latency_basis"]
     teacher = rows["smsa-teacher-eager"]
     assert teacher["speedup_vs_teacher"] == 1.0 and teacher["pct_of_teacher"] == 100.0
     # ONNX runs the same weights: the same predictions on the whole test split
@@ -312,6 +319,43 @@ def test_side_by_side_gate_against_a_revision(smoke_repo):
         "kdbench-baseline")  # the baseline's worktree is gone
     subprocess.run(["dvc", "checkout", "--force", "models/smsa/bilstm/kd"], cwd=repo, env=run.env, check=True,
                    capture_output=True)  # back to the trained student for the tests after this one
+
+
+def test_grid_on_ray_then_dvc_repro_reruns_nothing(smoke_repo, tmp_path):
+    """`kdbench grid` on a local Ray of two workers, exchanging everything through a local-directory DVC
+    remote (as workers on other machines would): every stage DVC can restore ran on a worker in a workspace
+    of its own, the driver's `dvc repro` then restores all of them and runs only bench and report, and the
+    metrics are the serial run's, byte for byte."""
+    serial, run = smoke_repo
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _copy_repo(repo)
+    env = {**run.env, "PYTHONPATH": str(repo)}
+    sh = lambda *cmd: subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)  # noqa: E731
+    git = ["git", "-c", "user.name=kdbench", "-c", "user.email=kdbench@example.org"]
+    for cmd in (["git", "init", "-q"], ["kdbench", "use", "smoke"], ["dvc", "remote", "add", "--local", "-d",
+                "store", str(tmp_path / "remote")], ["git", "add", "-A"], [*git, "commit", "-q", "-m", "smoke"]):
+        out = sh(*cmd)
+        assert out.returncode == 0, out.stderr
+    t0 = time.time()
+    out = sh("kdbench", "grid", "--workers", "2", "--remote", "--node-cache", str(tmp_path / "node-cache"))
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    print(out.stdout, f"grid + driver repro: {time.time() - t0:.0f} s")
+    log = json.loads((repo / "reports/grid.json").read_text())
+    stages = {s["stage"]: s for s in log["stages"]}
+    students = [s for s in stages if s.startswith(("distill@", "replicate@"))]
+    assert len(students) == 12 and all(stages[s]["ran"] == [s] for s in stages)  # each ran its own stage only
+    assert len({s["pid"] for s in stages.values()}) == 2 and log["nodes"] == 1  # the two local workers
+    assert sorted(log["driver"]["ran"]) == ["bench", "report"]  # measured and summarised here
+    assert sorted(log["driver"]["restored"]) == sorted(stages)  # the rest came back from the run-cache
+    for folder in ("reports/metrics", "reports/replicas"):
+        files = sorted(p.relative_to(serial) for p in (serial / folder).rglob("*.json"))
+        assert files and files == sorted(p.relative_to(repo) for p in (repo / folder).rglob("*.json"))
+        for rel in files:
+            assert (repo / rel).read_bytes() == (serial / rel).read_bytes(), rel
+    assert (repo / "reports/timing/smsa/bilstm/kd.json").is_file()  # the workers' wall times came back
+    out = sh("dvc", "status")
+    assert "up to date" in out.stdout, out.stdout
 
 
 def test_a_stage_killed_mid_training_leaves_nothing_behind(smoke_repo):

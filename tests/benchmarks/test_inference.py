@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from pytest_benchmark.stats import Stats
 
 from kdbench.bench.harness import Harness, discover
 
@@ -33,6 +34,11 @@ def test_inference(benchmark, harness, case):
     benchmark.pedantic(prep.predict, setup=lambda: (next(feed), {}), rounds=len(timed),
                        warmup_rounds=harness.params.bench.warmup)
     row = harness.record(prep, benchmark.stats.stats.data)
+    # one latency vocabulary: pytest-benchmark's own stats (what --benchmark-compare reads) are computed from
+    # the same per-sentence fastest passes as the row's latency_ms, so its median is the row's p50
+    stats = Stats()
+    stats.data = list(harness.best_per_sentence(benchmark.stats.stats.data))
+    benchmark.stats.stats = stats
 
     # the harness must measure the very model the pipeline scored
     if case.runtime in ("eager", "native"):
