@@ -139,22 +139,23 @@ def _stage_env(root):
     return env
 
 
-def _default_remote(root, env):
+def _default_remote(root):
     """The URL of the repository's default DVC remote (absolute when it is a local directory)."""
-    name = _dvc(["remote", "default"], root, env, check=False).strip().splitlines()
-    remotes = dict(line.split(None, 1) for line in _dvc(["remote", "list"], root, env).splitlines() if line.strip())
-    if not name or name[-1] not in remotes:
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        name = repo.config["core"].get("remote")
+        remote = repo.config["remote"].get(name) if name else None
+    if not remote:
         raise KdbenchError("kdbench grid --remote: this repository has no default DVC remote "
                            "(dvc remote add -d NAME URL: a directory, ssh://..., s3://...)")
-    url = remotes[name[-1]].split()[0]
-    if "://" not in url and not Path(url).is_absolute():
-        url = str((Path(root) / ".dvc" / url).resolve())  # DVC resolves a relative path from .dvc/
-    return url
+    return remote["url"]  # DVC's config already gives a local directory as an absolute path
 
 
-def run_grid(root, params, address="", workers=0, remote=False, node_cache="", log_path="reports/grid.json",
-             progress=True):
-    """Run every run-cacheable stage of the pipeline on Ray, then `dvc repro` here. Returns the log."""
+def run_grid(root, params, address="", workers=0, remote=False, node_cache="", repo_url="",
+             log_path="reports/grid.json", progress=True):
+    """Run every run-cacheable stage of the pipeline on Ray, then `dvc repro` here. Returns the log.
+    `repo_url`: a git URL every worker can fetch from (a cluster); the snapshot is pushed there first."""
     try:
         import ray
     except ImportError:
@@ -168,13 +169,16 @@ def run_grid(root, params, address="", workers=0, remote=False, node_cache="", l
         if name != "default" and name not in {s.split("@")[0] for s in stages}:
             raise KdbenchError(f"params.yaml: grid.{name}: no such stage in dvc.yaml "
                                f"(stages: {', '.join(sorted({s.split('@')[0] for s in stages}))})")
-    remote_url = _default_remote(root, env) if remote else ""
+    remote_url = _default_remote(root) if remote else ""
     if remote:
         _dvc(["push", "--run-cache", "-q"], root, env, check=False)  # what this workspace has already
         cache_dir = node_cache or str(Path(tempfile.gettempdir()) / "kdbench-grid-cache")
     else:
         cache_dir = _dvc(["cache", "dir"], root, env).strip().splitlines()[-1]
     commit = snapshot(root)
+    source = repo_url or str(root)
+    if repo_url:
+        _git("push", "-q", "--force", repo_url, f"{SNAPSHOT_REF}:{SNAPSHOT_REF}", cwd=root)
     grid = [s for s in stages if cacheable[s]]
     t0 = time.time()
     if address:
@@ -190,14 +194,15 @@ def run_grid(root, params, address="", workers=0, remote=False, node_cache="", l
                 if s not in done and s not in running.values() and all(d in done or not cacheable[d] for d in needs[s]):
                     res = params.resources(s)
                     ref = task.options(num_cpus=res.num_cpus, num_gpus=res.num_gpus, max_retries=0).remote(
-                        s, str(root), commit, cache_dir, remote_url, env)
+                        s, source, commit, cache_dir, remote_url, env)
                     running[ref] = s
             ready, _ = ray.wait(list(running), num_returns=1)
             stage = running.pop(ready[0])
             try:
                 results[stage] = ray.get(ready[0])
-            except ray.exceptions.RayTaskError as e:
-                raise KdbenchError(f"kdbench grid: stage {stage} failed on a worker: {e.cause}") from None
+            except ray.exceptions.RayError as e:  # the stage failed, or its worker died
+                cause = getattr(e, "cause", None) or e
+                raise KdbenchError(f"kdbench grid: stage {stage} failed on a worker: {cause}") from None
             done.add(stage)
             bar.update(1)
             bar.set_postfix_str(stage)

@@ -10,6 +10,8 @@ def add_arguments(p):
                         "machines); default: the workspaces share this repository's DVC cache")
     p.add_argument("--node-cache", default="", help="with --remote: the DVC cache the workspaces of one node "
                                                     "share (default: kdbench-grid-cache in the temp dir)")
+    p.add_argument("--repo", default="", help="a git URL the workers fetch this workspace's snapshot from "
+                                              "(a cluster; default: this repository's path)")
     p.add_argument("--log", default="reports/grid.json", help="where each stage ran and what dvc repro reran")
 
 
@@ -18,7 +20,7 @@ def main(args):
     from kdbench.grid import run_grid
     params = config.load(args.params)
     log = run_grid(".", params, address=args.address, workers=args.workers, remote=args.remote,
-                   node_cache=args.node_cache, log_path=args.log)
+                   node_cache=args.node_cache, repo_url=args.repo, log_path=args.log)
     hosts = {}
     for s in log["stages"]:
         hosts.setdefault(f"{s['host']} pid {s['pid']}", []).append(s["stage"])

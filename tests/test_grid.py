@@ -1,0 +1,53 @@
+"""kdbench grid's parts that need no Ray: the working-tree snapshot the workspaces check out, and which stages
+the grid may send to a worker (those DVC can restore from its run-cache). The whole grid runs on Ray in
+tests/test_pipeline.py (test_grid_on_ray_then_dvc_repro_reruns_nothing)."""
+
+import subprocess
+
+import pytest
+
+from kdbench import config
+from kdbench.errors import KdbenchError
+from kdbench.grid import SNAPSHOT_REF, pipeline, run_grid, snapshot
+from tests.conftest import REPO
+
+
+def _git(*args, cwd):
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def test_snapshot_holds_the_working_tree_and_leaves_index_and_head_alone(tmp_path):
+    _git("init", "-q", cwd=tmp_path)
+    (tmp_path / ".gitignore").write_text("models/\n")
+    (tmp_path / "params.yaml").write_text("a: 1\n")
+    _git("add", "-A", cwd=tmp_path)
+    _git("commit", "-qm", "one", cwd=tmp_path)
+    head = _git("rev-parse", "HEAD", cwd=tmp_path)
+    (tmp_path / "params.yaml").write_text("a: 2\n")          # changed, not staged
+    (tmp_path / "new.txt").write_text("untracked\n")         # untracked, not ignored
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models/w.bin").write_text("ignored\n")
+    status = _git("status", "--porcelain", cwd=tmp_path)
+    commit = snapshot(tmp_path)
+    assert _git("rev-parse", SNAPSHOT_REF, cwd=tmp_path) == commit and _git("rev-parse", "HEAD", cwd=tmp_path) == head
+    assert _git("status", "--porcelain", cwd=tmp_path) == status  # the index is as it was
+    assert _git("show", f"{commit}:params.yaml", cwd=tmp_path) == "a: 2"
+    assert _git("show", f"{commit}:new.txt", cwd=tmp_path) == "untracked"
+    assert "models" not in _git("ls-tree", "--name-only", commit, cwd=tmp_path).split()
+    assert _git("rev-parse", f"{commit}^", cwd=tmp_path) == head
+
+
+def test_the_grid_sends_every_stage_but_bench_and_report():
+    stages, needs, cacheable = pipeline(REPO)
+    assert {s for s in stages if not cacheable[s]} == {"bench", "report"}  # uncached outputs: measured here
+    assert needs["distill@smsa-bilstm-kd"] == sorted(["prepare@smsa", "softlabels@smsa", "teacher@smsa", "backbone",
+                                                       "fasttext@smsa"])
+    assert "teacher@terma" in needs["softlabels@terma"]
+
+
+def test_grid_resources_must_name_a_stage(tmp_path):
+    raw = config.read_yaml(REPO / "params.yaml")
+    raw["grid"]["distil"] = {"num_cpus": 1, "num_gpus": 0}
+    with pytest.raises(KdbenchError, match="grid.distil: no such stage in dvc.yaml"):
+        run_grid(REPO, config.parse(raw), log_path="")
