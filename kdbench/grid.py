@@ -19,6 +19,7 @@ One machine: the workspaces share this repository's DVC cache. Many machines (`-
 through the repository's default DVC remote (a directory, SSH or S3 through the dvc plugins).
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -92,6 +93,18 @@ def _dvc(args, cwd, env, check=True):
     return out.stdout + out.stderr
 
 
+def push_run_cache(workspace):
+    """`dvc push --run-cache`, plus the objects of the run-cache entries' uncached outputs: DVC 3 pushes the
+    entries but only the objects its workspace's dvc.lock caches, so a stage's `cache: false` metrics would
+    be missing wherever the entry is restored from the remote (and the stage would run again there)."""
+    from dvc.repo import Repo
+
+    with contextlib.chdir(workspace), Repo(".") as repo:  # DVC places the entries' stages relative to the cwd
+        entries = repo.stage_cache.push(None)
+        for objs in repo.stage_cache.get_used_objs(entries).values():
+            repo.cloud.push(objs)
+
+
 def run_stage(stage, source, commit, cache_dir, remote_url, env, work_root=None):
     """On a worker: a fresh workspace at `commit`, the stage reproduced there, its results in the shared
     cache (or pushed to the remote). Returns where it ran, what it ran and restored, and its timing files."""
@@ -117,7 +130,7 @@ def run_stage(stage, source, commit, cache_dir, remote_url, env, work_root=None)
         started = time.time()
         log = _dvc(args, ws, env)
         if remote_url:
-            _dvc(["push", "--run-cache", "-q"], ws, env)
+            push_run_cache(ws)
         # the wall times the stage itself wrote (not DVC outputs, so nothing else brings them back)
         timing = {str(p.relative_to(ws)): p.read_text() for p in (ws / "reports" / "timing").rglob("*.json")
                   if p.stat().st_mtime >= started}
@@ -171,7 +184,7 @@ def run_grid(root, params, address="", workers=0, remote=False, node_cache="", r
                                f"(stages: {', '.join(sorted({s.split('@')[0] for s in stages}))})")
     remote_url = _default_remote(root) if remote else ""
     if remote:
-        _dvc(["push", "--run-cache", "-q"], root, env, check=False)  # what this workspace has already
+        push_run_cache(root)  # what this workspace has already
         cache_dir = node_cache or str(Path(tempfile.gettempdir()) / "kdbench-grid-cache")
     else:
         cache_dir = _dvc(["cache", "dir"], root, env).strip().splitlines()[-1]
