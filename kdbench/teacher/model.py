@@ -22,7 +22,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
-from transformers import AutoModel, AutoTokenizer
+from transformers import AutoConfig, AutoModel, AutoTokenizer
 
 from kdbench.encoding import hf_encode, segment_ids
 from kdbench.errors import KdbenchError
@@ -96,11 +96,10 @@ class Teacher(nn.Module):
                     prefix=self.prefix, max_length=self.max_length)
         state = self.encoder.state_dict()
         key = _word_table_key(self.encoder)
-        shared = backbone_dir is not None and torch.equal(state[key].cpu(), read_tensor(backbone_dir, key))
-        if shared:
-            state = {k: v for k, v in state.items() if k != key}
+        if backbone_dir is not None and torch.equal(state[key].cpu(), read_tensor(backbone_dir, key)):
             meta["word_table"] = {"backbone": os.path.relpath(backbone_dir, final_dir or out_dir), "key": key,
-                                  "sha256": _digest(self.encoder.get_input_embeddings().weight)}
+                                  "rows_sha256": _rows_digest(state[key])}
+            state = {k: v for k, v in state.items() if k != key}
         self.encoder.save_pretrained(out_dir, state_dict=state)
         self.tokenizer.save_pretrained(out_dir)
         save_file({k: v.contiguous() for k, v in self.head.state_dict().items()}, out_dir / HEAD_FILE)
@@ -111,10 +110,18 @@ class Teacher(nn.Module):
         model_dir = Path(model_dir)
         meta = json.loads((model_dir / META_FILE).read_text())
         shared = meta.pop("word_table", None)
-        encoder = AutoModel.from_pretrained(model_dir)  # a shared table is missing here: put back below
         if shared:
-            with torch.no_grad():
-                encoder.get_input_embeddings().weight.copy_(word_table(model_dir))
+            # the backbone's weights, memory-mapped as from_pretrained maps them (so the 384 MB table is read
+            # only where it is used), under the teacher's config; then the teacher's own weights on top
+            backbone = _backbone(model_dir, shared)
+            encoder = AutoModel.from_pretrained(backbone, config=AutoConfig.from_pretrained(model_dir))
+            missing, unexpected = encoder.load_state_dict(load_file(model_dir / "model.safetensors"), strict=False)
+            if missing != [shared["key"]] or unexpected:
+                raise KdbenchError(f"{model_dir}: its weights do not fit its config (missing {missing[:3]}, "
+                                   f"unexpected {unexpected[:3]})")
+            _check_rows(encoder.get_input_embeddings().weight, model_dir, backbone, shared)
+        else:
+            encoder = AutoModel.from_pretrained(model_dir)
         teacher = cls(encoder, AutoTokenizer.from_pretrained(model_dir), **meta)
         teacher.head.load_state_dict(load_file(model_dir / HEAD_FILE))
         return teacher.eval()
@@ -125,8 +132,26 @@ def _word_table_key(encoder):
     return next(name for name, p in encoder.named_parameters() if p is table)
 
 
-def _digest(tensor):
-    return hashlib.sha256(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes()).hexdigest()
+ROW_STEP = 997  # the digest of a shared table covers every 997th row: cheap on a memory-mapped table
+
+
+def _rows_digest(table):
+    rows = table.detach().cpu()[::ROW_STEP].contiguous()
+    return hashlib.sha256(rows.view(torch.uint8).numpy().tobytes()).hexdigest()
+
+
+def _backbone(model_dir, shared):
+    backbone = Path(model_dir) / shared["backbone"]
+    if not backbone.is_dir():
+        raise KdbenchError(f"{model_dir}: its word table is the backbone's at {backbone} "
+                           f"({META_FILE}: word_table), which is missing (dvc checkout models/backbone)")
+    return backbone
+
+
+def _check_rows(table, model_dir, backbone, shared):
+    if _rows_digest(table) != shared["rows_sha256"]:
+        raise KdbenchError(f"{model_dir}: the word table in {backbone} is not the one this teacher was trained "
+                           "with (its digest differs): rerun the teacher stage")
 
 
 def _tensor_file(model_dir, key):
@@ -150,30 +175,20 @@ def read_tensor(model_dir, key):
         return f.get_tensor(name)
 
 
-def _shared_table(model_dir):
-    """The backbone directory and tensor name of a teacher's shared word table, or None (its own table, or a
-    plain `save_pretrained` encoder directory)."""
+def _shared(model_dir):
+    """A teacher's word_table record, or None (its own table, or a plain `save_pretrained` directory)."""
     meta = Path(model_dir) / META_FILE
-    shared = json.loads(meta.read_text()).get("word_table") if meta.is_file() else None
-    if not shared:
-        return None
-    backbone = Path(model_dir) / shared["backbone"]
-    if not backbone.is_dir():
-        raise KdbenchError(f"{model_dir}: its word table is the backbone's at {backbone} "
-                           f"({META_FILE}: word_table), which is missing (dvc checkout models/backbone)")
-    return backbone, shared
+    return json.loads(meta.read_text()).get("word_table") if meta.is_file() else None
 
 
 def word_table(model_dir):
     """The teacher's input word table: its own, or the backbone's it refers to (checked by digest)."""
-    found = _shared_table(model_dir)
-    if not found:
+    shared = _shared(model_dir)
+    if not shared:
         return AutoModel.from_pretrained(model_dir).get_input_embeddings().weight.detach()
-    backbone, shared = found
+    backbone = _backbone(model_dir, shared)
     table = read_tensor(backbone, shared["key"])
-    if _digest(table) != shared["sha256"]:
-        raise KdbenchError(f"{model_dir}: the word table in {backbone} is not the one this teacher was trained "
-                           "with (sha256 differs): rerun the teacher stage")
+    _check_rows(table, model_dir, backbone, shared)
     return table
 
 
@@ -182,9 +197,9 @@ def weight_bytes(model_dir):
     (what a deployment of the teacher carries)."""
     model_dir = Path(model_dir)
     size = sum(f.stat().st_size for f in model_dir.glob("*.safetensors"))
-    found = _shared_table(model_dir)
-    if found:
-        path, name = _tensor_file(found[0], found[1]["key"])
+    shared = _shared(model_dir)
+    if shared:  # its size from the file's header, without reading 384 MB
+        path, name = _tensor_file(_backbone(model_dir, shared), shared["key"])
         with safe_open(str(path), framework="pt") as f:
             table = f.get_slice(name)
             size += math.prod(table.get_shape()) * _ITEMSIZE[table.get_dtype()]
