@@ -341,6 +341,8 @@ def test_grid_on_ray_then_dvc_repro_reruns_nothing(smoke_repo, tmp_path):
     out = sh("kdbench", "grid", "--workers", "2", "--remote", "--node-cache", str(tmp_path / "node-cache"))
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     print(out.stdout, f"grid + driver repro: {time.time() - t0:.0f} s")
+    if os.environ.get("KDBENCH_SMOKE_DIR"):  # .ci/run prints where each stage ran
+        shutil.copy(repo / "reports/grid.json", Path(os.environ["KDBENCH_SMOKE_DIR"]) / "grid.json")
     log = json.loads((repo / "reports/grid.json").read_text())
     stages = {s["stage"]: s for s in log["stages"]}
     students = [s for s in stages if s.startswith(("distill@", "replicate@"))]
