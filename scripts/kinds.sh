@@ -12,7 +12,7 @@ export KDBENCH_DATA_MIRROR="${KDBENCH_DATA_MIRROR:-$PWD/../shared/data}"
 repo=$PWD
 cache=$(dvc cache dir)
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work" "$repo/reports/kinds.tmp"' EXIT  # a failed run leaves no half-written folder
 git clone -q "$repo" "$work/kinds"
 cd "$work/kinds"
 printf '[cache]\n    dir = %s\n    type = "reflink,hardlink,symlink,copy"\n' "$cache" > .dvc/config.local
