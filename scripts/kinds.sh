@@ -5,19 +5,7 @@
 # DVC cache, so this workspace keeps the quick profile; their metrics, timings and the dvc.lock they ran under
 # land in reports/kinds/, with a summary table in reports/kinds/README.md. About 45 minutes on 2 cores; a
 # second run restores every teacher from the run-cache in a minute.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export PATH="$PWD/.venv/bin:$PATH" HF_HUB_OFFLINE="${HF_HUB_OFFLINE:-1}"
-export KDBENCH_DATA_MIRROR="${KDBENCH_DATA_MIRROR:-$PWD/../shared/data}"
-repo=$PWD
-cache=$(dvc cache dir)
-work=$(mktemp -d)
-trap 'rm -rf "$work" "$repo/reports/kinds.tmp"' EXIT  # a failed run leaves no half-written folder
-git clone -q "$repo" "$work/kinds"
-cd "$work/kinds"
-printf '[cache]\n    dir = %s\n    type = "reflink,hardlink,symlink,copy"\n' "$cache" > .dvc/config.local
-export PYTHONPATH=$PWD  # the clone's kdbench, not the editable install's working tree
-kdbench use kinds
+source "$(dirname "$0")/clone.sh" kinds
 dvc repro teacher
 out="$repo/reports/kinds"
 rm -rf "$out.tmp" && mkdir -p "$out.tmp"
