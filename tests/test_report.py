@@ -223,13 +223,34 @@ def test_average_claims_pool_the_pairs():
             student("cnn", "kd", 0.70), student("cnn", "kd-kl", 0.71, loss="kl")]
     claim = cl.mse_beats_kl(results(runs))
     assert claim.verdict == cl.HELD and claim.summary.startswith("mse - kl: +")
-    assert "over 2 pairs" in claim.summary and "(1 of 2 pairs held on their own)" in claim.summary
+    assert "over 2 pairs" in claim.summary and "(1 of 2 pairs held on their own; seeds per pair: 3)" in claim.summary
     runs[0] = student("bilstm", "kd", 0.76)
     assert cl.mse_beats_kl(results(runs)).verdict == cl.NOT_HELD
     with_transfer = [student("bilstm", "kd", 0.70), student("bilstm", "kd-t", 0.74, transfer=["own", "pool"]),
                      student("bilstm", "kd-ta", 0.74, transfer=["own", "pool", "augment"])]
     assert cl.unlabeled_helps(results(with_transfer)).verdict == cl.HELD
     assert cl.augmentation_helps(results(with_transfer)).verdict == cl.NO_DIFFERENCE
+
+
+def test_a_claim_not_tested_here_shows_the_study_verdict_on_the_same_basis(tmp_path):
+    study = tmp_path / "study"
+    summary = build_recorded_report(study)      # the fixture tests every claim but augmentation
+    assert summary["evidence"]["mse_beats_kl"]["verdict"] == "held" and "augmentation_helps" in summary["evidence"]
+    evidence = json.loads((study / "report.json").read_text())
+    evidence["evidence"]["augmentation_helps"] = {"verdict": "no significant difference", "summary": "with - "
+                                                  "without: +0.23 F1 points on average over 4 pairs"}
+    (study / "report.json").write_text(json.dumps(evidence))
+    quick = build_recorded_report(tmp_path / "quick", claims_from=study / "report.json")
+    assert quick["claims"]["augmentation_helps"] == "no significant difference"
+    assert "augmentation_helps" not in quick["evidence"]  # a borrowed verdict is not passed on as this report's
+    assert quick["claims"]["mse_beats_kl"] == "held"      # tested here: its own verdict
+    text = (tmp_path / "quick" / "conclusions.md").read_text()
+    assert "+0.23 F1 points" in text and f"the verdict is the one in {study / 'conclusions.md'}" in text
+    # a study on other teachers is no evidence for these runs: a warning, and the claim stays untested
+    warnings = []
+    other = build_recorded_report(tmp_path / "other", claims_from=study / "report.json", warn=warnings.append,
+                                  params=report_params(teacher={"backbone": "minilm"}))
+    assert other["claims"]["augmentation_helps"] == "not tested" and "other data, teachers" in warnings[-1]
 
 
 def test_teacher_embeddings_must_beat_both_other_inits():

@@ -9,6 +9,8 @@ def add_arguments(p):
     p.add_argument("--predictions", default="reports/predictions")
     p.add_argument("--bench", default="reports/bench/benchmark.json")
     p.add_argument("--history", help="recorded bench runs, for the trends (default reports/history/bench.jsonl)")
+    p.add_argument("--claims-from", help="another profile's report.json (reports/study/) on the same data and "
+                   "teachers, whose verdicts stand in for the claims these runs cannot test")
     p.add_argument("--out", default="reports")
 
 
@@ -20,7 +22,7 @@ def main(args):
     params = config.load(args.params)
     rows = bench_rows(args.bench) if Path(args.bench).is_file() else []
     summary = build_report(args.metrics, rows, params, args.out, args.predictions, args.replicas,
-                           history=history.load(args.history or history.HISTORY))
+                           history=history.load(args.history or history.HISTORY), claims_from=args.claims_from)
     for rec in summary["recommendations"].values():
         print(rec["answer"])
     print(f"{Path(args.out) / 'index.html'}: open it in a browser")

@@ -8,18 +8,18 @@ import json
 from pathlib import Path
 
 from kdbench.io import atomic_path
-from kdbench.report.conclusions import check_claims
+from kdbench.report.conclusions import basis, borrow, check_claims
 from kdbench.report.page import render
 from kdbench.report.plots import COSTS, score_cost_png, trend_png
 from kdbench.report.recommend import budgets_from, recommend
-from kdbench.report.results import load_results
+from kdbench.report.results import load_results, warn_stderr
 from kdbench.report.tables import Table, bench_table, cost_table, scores_table, to_csv, to_markdown
 
 TREND_RUNS = 20  # recorded bench runs a trend plot shows
 
 
 def build_report(metrics_dir, records, params, out_dir, predictions_dir=None, replicas_dir=None, warn=None,
-                 history=()):
+                 history=(), claims_from=None):
     """Write the report of the current pipeline under out_dir and return a summary of it.
 
     metrics_dir: reports/metrics (teacher.json and <student>/<variant>.json per task); records: bench rows,
@@ -27,7 +27,9 @@ def build_report(metrics_dir, records, params, out_dir, predictions_dir=None, re
     are reported, and whose `report` block holds the budgets (latency_ms, size_mb, max_score_loss);
     predictions_dir / replicas_dir: the runs' test predictions and the replicas' metrics, for the paired tests
     behind the claims; warn: where warnings go (default stderr); history: the recorded benchmark runs
-    (kdbench.bench.history.load), drawn per task once there are two. Writes:
+    (kdbench.bench.history.load), drawn per task once there are two; claims_from: another report.json (the
+    study profile's) whose verdicts stand in for the claims these runs cannot test, when it has the same
+    basis (conclusions.basis) and a note on stderr when not. Writes:
       tables/{scores,cost,bench}.{csv,md}, plots/<task>-{latency,size,trend}.png, recommendation.md,
       conclusions.md, report.json (this summary) and index.html (all of it on one page)."""
     out_dir = Path(out_dir)
@@ -64,6 +66,13 @@ def build_report(metrics_dir, records, params, out_dir, predictions_dir=None, re
     write("recommendation.md", "# Which student should I ship?\n\n"
           + "".join(f"**{r.question()}**\n\n{r.answer()}\n\n" for r in recs))
     claims = check_claims(results)
+    if claims_from and Path(claims_from).is_file():
+        other = json.loads(Path(claims_from).read_text())
+        if other.get("basis") == basis(params):
+            borrow(claims, other.get("evidence", {}), str(Path(claims_from).with_name("conclusions.md")))
+        else:
+            (warn or warn_stderr)(f"{claims_from}: its runs stand on other data, teachers or transfer set than "
+                              "these (params seed, fetch, tasks, teacher, softlabels): its verdicts are not shown")
     write("conclusions.md", _conclusions_markdown(claims))
 
     summary = {
@@ -71,6 +80,8 @@ def build_report(metrics_dir, records, params, out_dir, predictions_dir=None, re
         "recommendations": {r.task: {"question": r.question(), "answer": r.answer(), "fits": r.pick is not None,
                                      "pick": (r.pick or {}).get("id")} for r in recs},
         "claims": {c.key: c.verdict for c in claims},
+        "evidence": {c.key: {"verdict": c.verdict, "summary": c.summary} for c in claims if c.source is None},
+        "basis": basis(params),
     }
     write("report.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     lede = (f"{len(results.tasks)} tasks ({', '.join(t.name for t in results.tasks)}), "
@@ -87,6 +98,8 @@ def _conclusions_markdown(claims):
     lines = ["# The paper's claims on this data", ""]
     for c in claims:
         lines += [f"## {c.verdict.upper()}: {c.statement}", "", f"Rule: {c.rule}.", "", c.summary, ""]
+        if c.source:
+            lines += [c.source_note(), ""]
         if c.details is not None:
             lines += [to_markdown(c.details)]
     return "\n".join(lines)

@@ -9,8 +9,14 @@ both runs have (the cheap students are replicated with more seeds: the `replicat
   no significant difference  it holds 0
   not tested                 no pair of runs could test it
 A claim "for every student" needs every pair held; a claim "on average" pools the pairs' differences.
+
+A profile that cannot test a claim (the quick profile has no ablation variants) may show the verdict of a
+report on the same basis (`basis`: the same data, teachers and transfer set): the study profile's.
 """
 
+import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass
 
 from kdbench import stats
@@ -31,6 +37,11 @@ class Claim:
     verdict: str                    # held | not held | no significant difference | not tested
     summary: str                    # the numbers behind the verdict
     details: Table | None = None
+    source: str | None = None       # another report the verdict was taken from (`borrow`)
+
+    def source_note(self):
+        return (f"This profile has no runs that test it: the verdict is the one in {self.source}, on the same "
+                "data, teachers and transfer set, where its pairs are." if self.source else "")
 
 
 def pairs(students, key, better, worse, free=()):
@@ -101,10 +112,12 @@ def _claim(key, statement, rule, needs, groups, results, every=False):
         return claim
     verdicts = [stats.verdict(c) for *_, c in done]
     held = verdicts.count(HELD)
+    counts = sorted({len([s for s in a.seeds if s in b.seeds]) for _, a, b, _ in done})
+    seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
     if every:
         claim.verdict = HELD if held == len(done) else NOT_HELD if NOT_HELD in verdicts else NO_DIFFERENCE
         claim.summary = (f"{held} of {len(done)} task x student pairs held, {verdicts.count(NOT_HELD)} reversed, "
-                         f"{verdicts.count(NO_DIFFERENCE)} without a significant difference.")
+                         f"{verdicts.count(NO_DIFFERENCE)} without a significant difference; seeds per pair: {seeds}.")
     else:
         summaries, outcome = [], []
         for label in dict.fromkeys(label for label, *_ in done):
@@ -114,7 +127,7 @@ def _claim(key, statement, rule, needs, groups, results, every=False):
                              f"pairs, 95% interval {_interval_text(pool)}, p {pool['p']:.3f}")
         claim.verdict = (HELD if all(v == HELD for v in outcome) else NOT_HELD if NOT_HELD in outcome
                          else NO_DIFFERENCE)
-        claim.summary = "; ".join(summaries) + f" ({held} of {len(done)} pairs held on their own)."
+        claim.summary = "; ".join(summaries) + f" ({held} of {len(done)} pairs held on their own; seeds per pair: {seeds})."
     claim.details = _table(key.replace("_", " "), rows)
     return claim
 
@@ -202,3 +215,22 @@ def check_claims(results):
     """Every claim of the paper that kdbench re-checks, in the paper's order of importance."""
     return [kd_beats_nokd(results), small_students_best_trade_off(results), mse_beats_kl(results),
             teacher_embeddings_best(results), unlabeled_helps(results), augmentation_helps(results)]
+
+
+def basis(params):
+    """A digest of what a profile's runs stand on: the data, the teachers and the transfer set (params seed,
+    fetch, tasks, teacher, softlabels). Two profiles with the same basis distil from the same teachers' labels
+    (DVC restores one's teacher and soft-label stages for the other), so their verdicts can stand together."""
+    full = dataclasses.asdict(params)
+    keep = {k: full[k] for k in ("seed", "fetch", "tasks", "teacher", "softlabels")}
+    return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def borrow(claims, other, source):
+    """Claims this report could not test take another report's verdict and summary (`other`: its report.json's
+    "evidence"), marked with `source`, where its pairs are."""
+    for c in claims:
+        theirs = other.get(c.key)
+        if c.verdict == NOT_TESTED and theirs and theirs["verdict"] != NOT_TESTED:
+            c.verdict, c.summary, c.details, c.source = theirs["verdict"], theirs["summary"], None, source
+    return claims

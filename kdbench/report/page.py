@@ -94,6 +94,8 @@ def render(title, lede, recommendations, tables, plots, claims, provenance):
         parts.append(f'<div class="claim" data-claim="{esc(c.key)}"><div><span class="verdict {cls}">'
                      f"{esc(c.verdict)}</span><strong>{esc(c.statement)}</strong></div>"
                      f'<p class="rule">Rule: {esc(c.rule)}.</p><p>{esc(c.summary)}</p>')
+        if c.source:
+            parts.append(f'<p class="rule">{esc(c.source_note())}</p>')
         if c.details is not None:
             parts.append(f"<details><summary>{len(c.details.rows)} comparisons</summary>"
                          f"{table_html(c.details)}</details>")

@@ -100,7 +100,7 @@ def known(*values):
     return all(v is not None and not (isinstance(v, float) and math.isnan(v)) for v in values)
 
 
-def _stderr(message):
+def warn_stderr(message):
     print(f"kdbench: warning: {message}", file=sys.stderr)
 
 
@@ -108,7 +108,7 @@ def _read(path):
     return json.loads(Path(path).read_text(encoding="utf-8")) if path and Path(path).is_file() else None
 
 
-def load_results(metrics_dir, records, params, predictions_dir=None, replicas_dir=None, warn=_stderr):
+def load_results(metrics_dir, records, params, predictions_dir=None, replicas_dir=None, warn=warn_stderr):
     """The current pipeline's runs (params: a config.Params) from metrics_dir/<task>/teacher.json and
     <task>/<student>/<variant>.json, with the replicas' seeds (replicas_dir/<task>/<student>/<variant>/
     seed<N>.json) and the test predictions behind paired tests (predictions_dir), and its bench records
