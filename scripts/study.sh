@@ -22,7 +22,7 @@ kdbench use "$profile"
 dvc repro distill replicate
 # a profile on the study's data and teachers shows the study's verdicts for the claims it cannot test
 claims=(); [ "$profile" != study ] && claims=(--claims-from reports/study/report.json)
-kdbench report --bench "$bench" --out "reports/$profile" "${claims[@]}"
+kdbench report --bench "$bench" "${claims[@]}" --out "reports/$profile"
 cp dvc.lock "reports/$profile/dvc.lock"
 kdbench use quick
 cp "$lock" dvc.lock

@@ -22,14 +22,16 @@ from tests.conftest import REPO
 pytestmark = pytest.mark.slow
 
 
+CLAIMS_FROM = ("reports/seeds/report.json", "reports/study/report.json")
+
+
 def _copy_repo(dest):
-    """The working tree as git sees it (tracked + untracked, not ignored), without results (but the study's
-    report.json, a dependency of the report stage)."""
+    """The working tree as git sees it (tracked + untracked, not ignored), without results (but the seeds and
+    study profiles' report.json, dependencies of the report stage)."""
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, check=True,
                            capture_output=True, text=True).stdout.split("\n")
     for rel in filter(None, files):
-        if (rel.startswith("reports/") and rel != "reports/study/report.json") or rel == "dvc.lock" \
-                or not (REPO / rel).is_file():
+        if (rel.startswith("reports/") and rel not in CLAIMS_FROM) or rel == "dvc.lock" or not (REPO / rel).is_file():
             continue
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / rel, dest / rel)

@@ -240,7 +240,7 @@ def test_a_claim_not_tested_here_shows_the_study_verdict_on_the_same_basis(tmp_p
     evidence["evidence"]["augmentation_helps"] = {"verdict": "no significant difference", "summary": "with - "
                                                   "without: +0.23 F1 points on average over 4 pairs"}
     (study / "report.json").write_text(json.dumps(evidence))
-    quick = build_recorded_report(tmp_path / "quick", claims_from=study / "report.json")
+    quick = build_recorded_report(tmp_path / "quick", claims_from=[tmp_path / "missing.json", study / "report.json"])
     assert quick["claims"]["augmentation_helps"] == "no significant difference"
     assert "augmentation_helps" not in quick["evidence"]  # a borrowed verdict is not passed on as this report's
     assert quick["claims"]["mse_beats_kl"] == "held"      # tested here: its own verdict
@@ -248,9 +248,26 @@ def test_a_claim_not_tested_here_shows_the_study_verdict_on_the_same_basis(tmp_p
     assert "+0.23 F1 points" in text and f"the verdict is the one in {study / 'conclusions.md'}" in text
     # a study on other teachers is no evidence for these runs: a warning, and the claim stays untested
     warnings = []
-    other = build_recorded_report(tmp_path / "other", claims_from=study / "report.json", warn=warnings.append,
+    other = build_recorded_report(tmp_path / "other", claims_from=[study / "report.json"], warn=warnings.append,
                                   params=report_params(teacher={"backbone": "minilm"}))
     assert other["claims"]["augmentation_helps"] == "not tested" and "other data, teachers" in warnings[-1]
+
+
+def test_a_verdict_on_more_seeds_of_the_same_pairs_replaces_this_one():
+    def claim(seeds=1, pairs=("smsa/bilstm: kd - nokd", "smsa/cnn: kd - nokd")):
+        return cl.Claim("kd_beats_nokd", "KD beats no-KD.", "rule", cl.HELD, "seed 0: held", seeds=seeds,
+                        pairs=pairs)
+    theirs = {"kd_beats_nokd": {"verdict": cl.NO_DIFFERENCE, "summary": "3 seeds: no significant difference",
+                                "seeds": 3, "pairs": ["smsa/bilstm: kd - nokd", "smsa/cnn: kd - nokd",
+                                                      "terma/bilstm: kd - nokd"]}}
+    (c,) = cl.borrow([claim()], theirs, "reports/seeds/conclusions.md")
+    assert (c.verdict, c.seeds, c.seeds_here) == (cl.NO_DIFFERENCE, 3, 1)
+    assert c.source_note().startswith("Tested here on 1 seed(s) a pair; the verdict is the one in reports/seeds/")
+    # other students' pairs (the BERT profile's against the seeds profile's) are no evidence on these
+    (c,) = cl.borrow([claim(pairs=("smsa/bert-mini: kd - nokd",))], theirs, "reports/seeds/conclusions.md")
+    assert c.verdict == cl.HELD and c.source is None
+    (c,) = cl.borrow([claim(seeds=3)], theirs, "reports/seeds/conclusions.md")  # as many seeds: its own
+    assert c.verdict == cl.HELD and c.source is None
 
 
 def test_teacher_embeddings_must_beat_both_other_inits():

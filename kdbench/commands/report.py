@@ -9,8 +9,9 @@ def add_arguments(p):
     p.add_argument("--predictions", default="reports/predictions")
     p.add_argument("--bench", default="reports/bench/benchmark.json")
     p.add_argument("--history", help="recorded bench runs, for the trends (default reports/history/bench.jsonl)")
-    p.add_argument("--claims-from", help="another profile's report.json (reports/study/) on the same data and "
-                   "teachers, whose verdicts stand in for the claims these runs cannot test")
+    p.add_argument("--claims-from", nargs="+", default=[], help="other profiles' report.json on the same data "
+                   "and teachers (reports/seeds/, reports/study/), whose verdicts stand in for the claims these "
+                   "runs cannot test or test on fewer seeds")
     p.add_argument("--out", default="reports")
 
 

@@ -19,7 +19,7 @@ TREND_RUNS = 20  # recorded bench runs a trend plot shows
 
 
 def build_report(metrics_dir, records, params, out_dir, predictions_dir=None, replicas_dir=None, warn=None,
-                 history=(), claims_from=None):
+                 history=(), claims_from=()):
     """Write the report of the current pipeline under out_dir and return a summary of it.
 
     metrics_dir: reports/metrics (teacher.json and <student>/<variant>.json per task); records: bench rows,
@@ -27,9 +27,9 @@ def build_report(metrics_dir, records, params, out_dir, predictions_dir=None, re
     are reported, and whose `report` block holds the budgets (latency_ms, size_mb, max_score_loss);
     predictions_dir / replicas_dir: the runs' test predictions and the replicas' metrics, for the paired tests
     behind the claims; warn: where warnings go (default stderr); history: the recorded benchmark runs
-    (kdbench.bench.history.load), drawn per task once there are two; claims_from: another report.json (the
-    study profile's) whose verdicts stand in for the claims these runs cannot test, when it has the same
-    basis (conclusions.basis) and a note on stderr when not. Writes:
+    (kdbench.bench.history.load), drawn per task once there are two; claims_from: other reports' report.json
+    (the seeds and study profiles'), in order, whose verdicts stand in for the claims these runs cannot test
+    or test on fewer seeds, when they have the same basis (conclusions.basis), and a warning when not. Writes:
       tables/{scores,cost,bench}.{csv,md}, plots/<task>-{latency,size,trend}.png, recommendation.md,
       conclusions.md, report.json (this summary) and index.html (all of it on one page)."""
     out_dir = Path(out_dir)
@@ -66,13 +66,13 @@ def build_report(metrics_dir, records, params, out_dir, predictions_dir=None, re
     write("recommendation.md", "# Which student should I ship?\n\n"
           + "".join(f"**{r.question()}**\n\n{r.answer()}\n\n" for r in recs))
     claims = check_claims(results)
-    if claims_from and Path(claims_from).is_file():
-        other = json.loads(Path(claims_from).read_text())
+    for path in map(Path, claims_from):
+        other = json.loads(path.read_text()) if path.is_file() else {}
         if other.get("basis") == basis(params):
-            borrow(claims, other.get("evidence", {}), str(Path(claims_from).with_name("conclusions.md")))
-        else:
-            (warn or warn_stderr)(f"{claims_from}: its runs stand on other data, teachers or transfer set than "
-                              "these (params seed, fetch, tasks, teacher, softlabels): its verdicts are not shown")
+            borrow(claims, other.get("evidence", {}), str(path.with_name("conclusions.md")))
+        elif other:
+            (warn or warn_stderr)(f"{path}: its runs stand on other data, teachers or transfer set than these "
+                                  "(params seed, fetch, tasks, teacher, softlabels): its verdicts are not shown")
     write("conclusions.md", _conclusions_markdown(claims))
 
     summary = {
@@ -80,7 +80,8 @@ def build_report(metrics_dir, records, params, out_dir, predictions_dir=None, re
         "recommendations": {r.task: {"question": r.question(), "answer": r.answer(), "fits": r.pick is not None,
                                      "pick": (r.pick or {}).get("id")} for r in recs},
         "claims": {c.key: c.verdict for c in claims},
-        "evidence": {c.key: {"verdict": c.verdict, "summary": c.summary} for c in claims if c.source is None},
+        "evidence": {c.key: {"verdict": c.verdict, "summary": c.summary, "seeds": c.seeds, "pairs": list(c.pairs)}
+                     for c in claims if c.source is None},
         "basis": basis(params),
     }
     write("report.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")

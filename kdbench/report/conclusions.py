@@ -10,8 +10,9 @@ both runs have (the cheap students are replicated with more seeds: the `replicat
   not tested                 no pair of runs could test it
 A claim "for every student" needs every pair held; a claim "on average" pools the pairs' differences.
 
-A profile that cannot test a claim (the quick profile has no ablation variants) may show the verdict of a
-report on the same basis (`basis`: the same data, teachers and transfer set): the study profile's.
+A report may show another report's verdict (`borrow`) when both stand on the same basis (`basis`: the same
+data, teachers and transfer set) and this one could not test the claim (the quick profile has no ablation
+variants: the study's) or tested it on fewer seeds a pair (the quick profile's one seed: the seeds profile's 3).
 """
 
 import dataclasses
@@ -37,11 +38,18 @@ class Claim:
     verdict: str                    # held | not held | no significant difference | not tested
     summary: str                    # the numbers behind the verdict
     details: Table | None = None
+    seeds: int = 0                  # the most seeds a compared pair had (0: not a paired claim, or not tested)
+    pairs: tuple = ()               # the pairs compared, "task/student: a - b"
     source: str | None = None       # another report the verdict was taken from (`borrow`)
+    seeds_here: int = 0             # this report's own seeds a pair, when the verdict was taken from another
 
     def source_note(self):
-        return (f"This profile has no runs that test it: the verdict is the one in {self.source}, on the same "
-                "data, teachers and transfer set, where its pairs are." if self.source else "")
+        if not self.source:
+            return ""
+        here = (f"Tested here on {self.seeds_here} seed(s) a pair; the verdict is the one in {self.source}, over "
+                f"{self.seeds}" if self.seeds_here else f"This profile has no runs that test it: the verdict is "
+                f"the one in {self.source}")
+        return f"{here}, on the same data, teachers and transfer set, where its pairs are."
 
 
 def pairs(students, key, better, worse, free=()):
@@ -114,10 +122,13 @@ def _claim(key, statement, rule, needs, groups, results, every=False):
     held = verdicts.count(HELD)
     counts = sorted({len([s for s in a.seeds if s in b.seeds]) for _, a, b, _ in done})
     seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+    claim.seeds = counts[-1]
+    claim.pairs = tuple(f"{a.task}/{a.model}: {a.variant} - {b.variant}" for _, a, b, _ in done)
     if every:
         claim.verdict = HELD if held == len(done) else NOT_HELD if NOT_HELD in verdicts else NO_DIFFERENCE
         claim.summary = (f"{held} of {len(done)} task x student pairs held, {verdicts.count(NOT_HELD)} reversed, "
-                         f"{verdicts.count(NO_DIFFERENCE)} without a significant difference; seeds per pair: {seeds}.")
+                         f"{verdicts.count(NO_DIFFERENCE)} without a significant difference; "
+                         f"seeds per pair: {seeds}.")
     else:
         summaries, outcome = [], []
         for label in dict.fromkeys(label for label, *_ in done):
@@ -127,7 +138,8 @@ def _claim(key, statement, rule, needs, groups, results, every=False):
                              f"pairs, 95% interval {_interval_text(pool)}, p {pool['p']:.3f}")
         claim.verdict = (HELD if all(v == HELD for v in outcome) else NOT_HELD if NOT_HELD in outcome
                          else NO_DIFFERENCE)
-        claim.summary = "; ".join(summaries) + f" ({held} of {len(done)} pairs held on their own; seeds per pair: {seeds})."
+        claim.summary = ("; ".join(summaries)
+                         + f" ({held} of {len(done)} pairs held on their own; seeds per pair: {seeds}).")
     claim.details = _table(key.replace("_", " "), rows)
     return claim
 
@@ -227,10 +239,16 @@ def basis(params):
 
 
 def borrow(claims, other, source):
-    """Claims this report could not test take another report's verdict and summary (`other`: its report.json's
-    "evidence"), marked with `source`, where its pairs are."""
+    """Claims this report could not test, or tested on fewer seeds a pair than another report did on every one
+    of the same pairs, take that report's verdict and summary (`other`: its report.json's "evidence"), marked
+    with `source`, where its pairs are."""
     for c in claims:
         theirs = other.get(c.key)
-        if c.verdict == NOT_TESTED and theirs and theirs["verdict"] != NOT_TESTED:
+        if not theirs or theirs["verdict"] == NOT_TESTED:
+            continue
+        more_seeds = c.seeds and theirs.get("seeds", 0) > c.seeds and set(c.pairs) <= set(theirs.get("pairs", ()))
+        if c.verdict == NOT_TESTED or more_seeds:
+            c.seeds_here = 0 if c.verdict == NOT_TESTED else c.seeds
             c.verdict, c.summary, c.details, c.source = theirs["verdict"], theirs["summary"], None, source
+            c.seeds = theirs.get("seeds", 0)
     return claims
