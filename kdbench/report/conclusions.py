@@ -47,7 +47,7 @@ class Claim:
         if not self.source:
             return ""
         here = (f"Tested here on {self.seeds_here} seed(s) a pair; the verdict is the one in {self.source}, over "
-                f"{self.seeds}" if self.seeds_here else f"This profile has no runs that test it: the verdict is "
+                f"{self.seeds} seeds a pair" if self.seeds_here else f"This profile has no runs that test it: the verdict is "
                 f"the one in {self.source}")
         return f"{here}, on the same data, teachers and transfer set, where its pairs are."
 
