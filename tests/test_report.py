@@ -240,7 +240,10 @@ def test_a_claim_not_tested_here_shows_the_study_verdict_on_the_same_basis(tmp_p
     evidence["evidence"]["augmentation_helps"] = {"verdict": "no significant difference", "summary": "with - "
                                                   "without: +0.23 F1 points on average over 4 pairs"}
     (study / "report.json").write_text(json.dumps(evidence))
-    quick = build_recorded_report(tmp_path / "quick", claims_from=[tmp_path / "missing.json", study / "report.json"])
+    warnings = []
+    quick = build_recorded_report(tmp_path / "quick", claims_from=[tmp_path / "missing.json", study / "report.json"],
+                                  warn=warnings.append)
+    assert "missing.json: not found" in warnings[0]
     assert quick["claims"]["augmentation_helps"] == "no significant difference"
     assert "augmentation_helps" not in quick["evidence"]  # a borrowed verdict is not passed on as this report's
     assert quick["claims"]["mse_beats_kl"] == "held"      # tested here: its own verdict
@@ -251,6 +254,11 @@ def test_a_claim_not_tested_here_shows_the_study_verdict_on_the_same_basis(tmp_p
     other = build_recorded_report(tmp_path / "other", claims_from=[study / "report.json"], warn=warnings.append,
                                   params=report_params(teacher={"backbone": "minilm"}))
     assert other["claims"]["augmentation_helps"] == "not tested" and "other data, teachers" in warnings[-1]
+    # a broken report.json is one clear error naming it, and nothing of the report is written
+    (tmp_path / "broken.json").write_text('{"claims": {}')
+    with pytest.raises(KdbenchError, match="broken.json: not a kdbench report.json"):
+        build_recorded_report(tmp_path / "none", claims_from=[tmp_path / "broken.json"])
+    assert not (tmp_path / "none").exists()
 
 
 def test_a_verdict_on_more_seeds_of_the_same_pairs_replaces_this_one():

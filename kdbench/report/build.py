@@ -7,6 +7,7 @@ the same bytes, so `dvc status` and `git diff` only show real changes."""
 import json
 from pathlib import Path
 
+from kdbench.errors import KdbenchError
 from kdbench.io import atomic_path
 from kdbench.report.conclusions import basis, borrow, check_claims
 from kdbench.report.page import render
@@ -34,6 +35,7 @@ def build_report(metrics_dir, records, params, out_dir, predictions_dir=None, re
       conclusions.md, report.json (this summary) and index.html (all of it on one page)."""
     out_dir = Path(out_dir)
     budgets = budgets_from(params.report)
+    others = _other_reports(claims_from, params, warn or warn_stderr)  # read before anything is written
     results = load_results(metrics_dir, records, params, predictions_dir, replicas_dir,
                            **({"warn": warn} if warn else {}))
     written = []
@@ -66,13 +68,8 @@ def build_report(metrics_dir, records, params, out_dir, predictions_dir=None, re
     write("recommendation.md", "# Which student should I ship?\n\n"
           + "".join(f"**{r.question()}**\n\n{r.answer()}\n\n" for r in recs))
     claims = check_claims(results)
-    for path in map(Path, claims_from):
-        other = json.loads(path.read_text()) if path.is_file() else {}
-        if other.get("basis") == basis(params):
-            borrow(claims, other.get("evidence", {}), str(path.with_name("conclusions.md")))
-        elif other:
-            (warn or warn_stderr)(f"{path}: its runs stand on other data, teachers or transfer set than these "
-                                  "(params seed, fetch, tasks, teacher, softlabels): its verdicts are not shown")
+    for path, other in others:
+        borrow(claims, other["evidence"], str(path.with_name("conclusions.md")))
     write("conclusions.md", _conclusions_markdown(claims))
 
     summary = {
@@ -93,6 +90,30 @@ def build_report(metrics_dir, records, params, out_dir, predictions_dir=None, re
     write("index.html", render("kdbench report", lede, recs, tables, plots, claims,
                                _provenance(results.raw_records)))
     return {"out_dir": str(out_dir), "files": sorted(written), **summary}
+
+
+def _other_reports(paths, params, warn):
+    """[(path, report.json)] of the other reports whose verdicts may stand in here: those on this basis.
+    A missing one is skipped with a warning (its profile has not run yet); an unreadable one is an error."""
+    out = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            warn(f"{path}: not found, no verdicts taken from it (run its profile: README, Profiles)")
+            continue
+        try:
+            other = json.loads(path.read_text(encoding="utf-8"))
+            evidence = other["evidence"] if isinstance(other, dict) else None
+            if not isinstance(evidence, dict):
+                raise KeyError("evidence")
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError) as e:
+            raise KdbenchError(f"{path}: not a kdbench report.json ({type(e).__name__}: {e}); rebuild it with "
+                               "its profile's kdbench report") from None
+        if other.get("basis") == basis(params):
+            out.append((path, other))
+        else:
+            warn(f"{path}: its runs stand on other data, teachers or transfer set than these (params seed, "
+                 "fetch, tasks, teacher, softlabels): its verdicts are not shown")
+    return out
 
 
 def _conclusions_markdown(claims):
