@@ -1,4 +1,4 @@
-# kdbench on a CPU: installs through the same `make setup` as a developer machine, runs `dvc repro` by default.
+# kdbench on a CPU: installs through the same `make setup` as a developer machine, runs the quick study by default.
 # Build: docker build -t kdbench .    Run: docker run --rm -v "$PWD:/work" kdbench
 # Without a Docker engine, `make image` builds this same file with buildah (scripts/image.sh): another BASE
 # (a local Debian bookworm with Python 3.11) and the machine's pip settings come in as build arguments.
@@ -25,4 +25,4 @@ RUN make setup VENV=/opt/venv
 
 ENV PATH=/opt/venv/bin:$PATH
 COPY . .
-CMD ["dvc", "repro"]
+CMD ["dvc", "repro", "studies/quick/dvc.yaml"]

@@ -1,6 +1,6 @@
 """`kdbench <command>`: one subcommand per DVC stage, plus `tasks`, `predict`, `gate`, `profile` and `use`.
-Thin: each subcommand is a module of kdbench/commands; it parses its arguments, loads params.yaml and calls
-one module function. User mistakes print one line and exit 2."""
+Thin: each subcommand is a module of kdbench/commands; it parses its arguments, loads the params of a study
+or a setup and calls one module function. User mistakes print one line and exit 2."""
 
 import argparse
 import importlib
@@ -27,7 +27,10 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     top = argparse.ArgumentParser(prog="kdbench", description=__doc__.splitlines()[0], epilog=_summary(),
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-    top.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
+    which = top.add_mutually_exclusive_group()
+    which.add_argument("--study", help="a study's name: its params are studies/NAME/params.yaml")
+    which.add_argument("--params", default="params.yaml", help="the params file of a study or a setup (default: "
+                       "params.yaml, as in a stage that DVC runs in the study's folder)")
     top.add_argument("command", choices=command_names(), metavar="command", help="see below")
     top.add_argument("args", nargs=argparse.REMAINDER, help="the command's arguments (kdbench <command> -h)")
     ns = top.parse_args(argv)
@@ -35,7 +38,7 @@ def main(argv=None):
     sub = argparse.ArgumentParser(prog=f"kdbench {ns.command}", description=module.__doc__.splitlines()[0])
     module.add_arguments(sub)
     args = sub.parse_args(ns.args)
-    args.params = ns.params
+    args.params = f"studies/{ns.study}/params.yaml" if ns.study else ns.params
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no load reports for the e5 pooler we never use
     try:
         module.main(args)

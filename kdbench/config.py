@@ -1,53 +1,103 @@
-"""Typed view of params.yaml: one dataclass per block, and the one place defaults live.
+"""Typed view of the params files: one dataclass per block, and the one place defaults live.
 
-The dataclass defaults are the quick profile's values; every profile in profiles/ writes every key out
-(tests/test_config.py checks it), so no run silently takes a value its profile does not show. Every key is
-checked when the file is parsed, nested ones too: unknown keys, wrong types, names that are not registered
-or not safe as paths fail with the key's dotted name, before any stage starts.
+A setup's params (setups/<name>/params.yaml: seed, tasks, teacher, softlabels, fasttext) and a study's
+(studies/<name>/params.yaml: its `setup`, the tasks it runs, students, variants, distill, replicate, bench,
+report, gate, grid) write only what differs from the defaults here; `load` reads a study together with its
+setup, and gives the Params a `layout` (kdbench.layout) that says where every artifact of both lives. Every key is
+checked when the file is parsed, nested ones too: unknown keys, wrong types, values out of range, names that
+are not registered or not safe as paths fail with the key's dotted name, before any stage starts. The blocks
+are pydantic dataclasses (asdict, replace and fields work as on any dataclass), strict so that YAML's "8" or
+`yes` is not taken for 8 or true, and refusing NaN and infinity: NaN fails every comparison, so it slips
+through a check such as `if lr <= 0`.
 """
 
 import dataclasses
 import re
-import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
+from typing import Annotated, Literal
 
+import pydantic
 import yaml
+from pydantic import AfterValidator, Field
 
 from kdbench.errors import KdbenchError
+from kdbench.layout import SETUPS, Layout
 from kdbench.registry import check_name
+from kdbench.tasks import CUSTOM_FORMATS, SCHEMES, TRANSFER_SOURCES, get_task
+
+STRICT = pydantic.ConfigDict(strict=True, allow_inf_nan=False)
+dataclass = pydantic.dataclasses.dataclass(config=STRICT)  # every block below checks its values when built
+
+
+def _must(test, says):
+    """A field check: the value must be `says`, and is when `test(value)` is true."""
+    def check(value):
+        if not test(value):
+            raise ValueError(f"must be {says}, got {value!r}")
+        return value
+    return AfterValidator(check)
+
+
+def _registered(what):
+    """A field check: a name in the registry of `what` (imported when a value is checked, not before)."""
+    def check(name):
+        registry = _registry(what)
+        if name not in registry:
+            raise ValueError(f"unknown {registry.what} {name!r} (known: {', '.join(registry)})")
+        return name
+    return AfterValidator(check)
+
+
+def _model_runtime(name):
+    if name not in _model_runtimes():
+        raise ValueError(f"{name!r} runs the non-neural reference only (the runtimes of the models: "
+                         f"{', '.join(_model_runtimes())})")
+    return name
+
+
+Size = Annotated[int, Field(gt=0)]            # counts and lengths that 0 would make meaningless
+Count = Annotated[int, Field(ge=0)]           # where 0 means none (or all)
+Seed = Annotated[int, Field(ge=0, lt=2**32)]  # what np.random.seed takes
+Rate = Annotated[float, Field(gt=0)]
+NonNegative = Annotated[float, Field(ge=0)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+Fraction = Annotated[float, Field(ge=0, lt=1)]
+Unique = _must(lambda items: len(set(items)) == len(items), "without repeats")
+Commit = Annotated[str, _must(lambda c: re.fullmatch("[0-9a-f]{40}", c), "a full commit hash (40 hex digits)")]
+Device = Annotated[str, _must(lambda d: re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", d),
+                              "auto, cpu, cuda, cuda:N or mps")]
+ModelRuntime = Annotated[str, _registered("runtime"), AfterValidator(_model_runtime)]
+TagColumn = Annotated[int, _must(lambda c: c != 0, "a tag column (0 is the token)")]
 
 
 @dataclass
 class FetchConfig:
-    indonlu_commit: str = "ce728f6926a36174b9923dfe49d6a6839b6e9bb7"  # IndoNLP/indonlu, folder dataset/
-    indolem_commit: str = "777fdc680cfa85243f08e60045e3d34ca49756ed"  # indolem/indolem
+    indonlu_commit: Commit = "ce728f6926a36174b9923dfe49d6a6839b6e9bb7"  # IndoNLP/indonlu, folder dataset/
+    indolem_commit: Commit = "777fdc680cfa85243f08e60045e3d34ca49756ed"  # indolem/indolem
 
 
 @dataclass
 class TeacherConfig:
-    backbone: str = "e5-small"      # e5-small | minilm | tiny-random (offline) | a hub id | a local directory
-    pooling: str = "auto"           # mean | first | auto (= what the backbone was trained with)
+    backbone: Annotated[str, Field(min_length=1)] = "e5-small"  # e5-small | minilm | tiny-random (offline) |
+    # a hub id | a local directory
+    pooling: Literal["auto", "mean", "first"] = "auto"  # auto = what the backbone was trained with
     prefix: str = "auto"            # text prepended to classification inputs; auto = "query: " for e5, else ""
-    num_layers: int = 0             # keep only the lowest N encoder layers (0 = all)
+    num_layers: Count = 0           # keep only the lowest N encoder layers (0 = all)
     freeze_embeddings: bool = True  # the e5 word table is 96M of its 118M parameters: freezing it is the speed lever
-    freeze_layers: int = 4          # freeze the lowest N encoder layers as well
-    max_length: int = 64            # sub-word tokens per example
-    epochs: int = 3
-    patience: int = 2               # early stopping on validation loss, in epochs
-    batch_size: int = 16
-    lr: float = 1e-4                # encoder learning rate (AdamW, linear decay)
-    head_lr: float = 1e-3           # the freshly initialised head learns faster
-    warmup: float = 0.1             # fraction of steps with linear warm-up
-    weight_decay: float = 0.01
-    seed: int = 0
-    threads: int = 2                # intra-op threads: fixed, because float sums depend on how work is split
-    device: str = "auto"            # auto = CUDA when present, else CPU
-
-    def __post_init__(self):
-        _choice("teacher.pooling", self.pooling, ("auto", "mean", "first"))
-        _positive("teacher", self, ("max_length", "epochs", "patience", "batch_size", "lr", "head_lr", "threads"))
+    freeze_layers: Count = 4        # freeze the lowest N encoder layers as well
+    max_length: Size = 64           # sub-word tokens per example
+    epochs: Size = 3
+    patience: Size = 2              # early stopping on validation loss, in epochs
+    batch_size: Size = 16
+    lr: Rate = 1e-4                 # encoder learning rate (AdamW, linear decay)
+    head_lr: Rate = 1e-3            # the freshly initialised head learns faster
+    warmup: Fraction = 0.1          # fraction of steps with linear warm-up
+    weight_decay: NonNegative = 0.01
+    seed: Seed = 0
+    threads: Size = 2               # intra-op threads: fixed, because float sums depend on how work is split
+    device: Device = "auto"         # auto = CUDA when present, else CPU
 
 
 @dataclass
@@ -55,67 +105,51 @@ class SoftlabelConfig:
     """The transfer set the teacher labels (kdbench.teacher.softlabels) and how it is labelled."""
     own_train: bool = True          # the task's training texts left out of the labelled sample, gold dropped
     pool: bool = True               # texts of the other datasets of the task group
-    transfer_max: int = 6000        # cap on own + pool texts (0 = none): own first, then a seeded pool sample
-    augment: int = 2                # augmented copies of each labelled training example (0 = none)
-    p_mask: float = 0.1             # augmentation: a word becomes the unknown token...
-    p_pos: float = 0.1              # ...or another word of its part of speech...
-    p_ngram: float = 0.25           # ...and the sentence is cut to an n-gram, n in [ngram_min, ngram_max]
-    ngram_min: int = 1
-    ngram_max: int = 5
-    batch_size: int = 64
+    transfer_max: Count = 6000      # cap on own + pool texts (0 = none): own first, then a seeded pool sample
+    augment: Count = 2              # augmented copies of each labelled training example (0 = none)
+    p_mask: Probability = 0.1       # augmentation: a word becomes the unknown token...
+    p_pos: Probability = 0.1        # ...or another word of its part of speech...
+    p_ngram: Probability = 0.25     # ...and the sentence is cut to an n-gram, n in [ngram_min, ngram_max]
+    ngram_min: Size = 1
+    ngram_max: Size = 5
+    batch_size: Size = 64
 
     def __post_init__(self):
-        _positive("softlabels", self, ("batch_size", "ngram_min", "ngram_max"))
-        for name in ("p_mask", "p_pos", "p_ngram"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise KdbenchError(f"params.yaml: softlabels.{name}: must be in [0, 1], got {getattr(self, name)}")
-        if self.p_mask + self.p_pos > 1 or self.ngram_min > self.ngram_max or self.transfer_max < 0 \
-                or self.augment < 0:
-            raise KdbenchError("params.yaml: softlabels: needs p_mask + p_pos <= 1, ngram_min <= ngram_max, "
-                               "transfer_max >= 0 and augment >= 0")
+        if self.p_mask + self.p_pos > 1:  # one draw per word picks mask, part-of-speech swap or neither
+            raise ValueError(f"p_mask + p_pos must be <= 1, got {self.p_mask} + {self.p_pos}")
+        if self.ngram_min > self.ngram_max:
+            raise ValueError(f"ngram_min must be <= ngram_max, got {self.ngram_min} > {self.ngram_max}")
 
 
 @dataclass
 class DistillConfig:
-    loss: str = "mse"               # kdbench.distill.losses: mse (the paper's) | kl | ce (no KD) | mse+ce | kl+ce
-    temperature: float = 1.0        # kl only
-    alpha: float = 0.5              # weight of the hard-label term in mse+ce / kl+ce
-    embeddings: str = "random"      # kdbench.distill.embeddings: random | fasttext | teacher
+    loss: Annotated[str, _registered("loss")] = "mse"  # mse (the paper's) | kl | ce (no KD) | mse+ce | kl+ce
+    temperature: Rate = 1.0         # kl only
+    alpha: Probability = 0.5        # weight of the hard-label term in mse+ce / kl+ce
+    embeddings: Annotated[str, _registered("embedding")] = "random"  # random | fasttext | teacher
     fasttext_vec: str = ""          # a .vec file (e.g. cc.id.300.vec); empty = the one the fasttext stage trains
-    transfer: list[str] = field(default_factory=list)  # transfer-set parts learnt from: own, pool, augment
+    transfer: Annotated[list[Literal[TRANSFER_SOURCES]], Unique] = field(default_factory=list)  # transfer-set
+    # parts learnt from: own, pool, augment
     length_filter: bool = True      # pool texts only within the train inter-quartile length range
-    max_length: int = 64            # tokens per example
-    min_count: int = 2              # word-level vocabulary: words seen fewer times in train become <unk>
-    epochs: int = 8
-    patience: int = 2               # early stopping on validation loss (cross-entropy on valid gold), in epochs
-    batch_size: int = 32
-    lr: float = 0.001               # used as it is without lr_grid, or when students.<name>.lr sets one by hand
-    lr_grid: list[float] = field(default_factory=lambda: [0.005, 0.001, 0.0005, 0.0001])  # tried per run: the
+    max_length: Size = 64           # tokens per example; parse checks that every student takes this many
+    min_count: Size = 2             # word-level vocabulary: words seen fewer times in train become <unk>
+    epochs: Size = 8
+    patience: Size = 2              # early stopping on validation loss (cross-entropy on valid gold), in epochs
+    batch_size: Size = 32
+    lr: Rate = 0.001                # used as it is without lr_grid, or when students.<name>.lr sets one by hand
+    lr_grid: list[Rate] = field(default_factory=lambda: [0.005, 0.001, 0.0005, 0.0001])  # tried per run: the
     # study's grid without 5e-5 and 1e-5, which no student reached a good model with in 8 epochs from scratch
-    sweep_epochs: int = 2           # each try: this many epochs...
-    sweep_examples: int = 2000      # ...on a seeded sample of this many training examples
-    seed: int = 0
-    threads: int = 2                # intra-op threads: fixed, because float sums depend on how work is split
-
-    def __post_init__(self):
-        _registry("loss").check(self.loss, "distill.loss")
-        _registry("embedding").check(self.embeddings, "distill.embeddings")
-        _positive("distill", self, ("temperature", "max_length", "min_count", "epochs", "patience", "batch_size",
-                                    "lr", "threads", "sweep_epochs", "sweep_examples"))
-        if any(lr <= 0 for lr in self.lr_grid):
-            raise KdbenchError(f"params.yaml: distill.lr_grid: learning rates must be > 0, got {self.lr_grid}")
-        if not 0.0 <= self.alpha <= 1.0:
-            raise KdbenchError(f"params.yaml: distill.alpha: must be in [0, 1], got {self.alpha}")
-        from kdbench.tasks import TRANSFER_SOURCES
-        for i, source in enumerate(self.transfer):
-            _choice(f"distill.transfer[{i}]", source, TRANSFER_SOURCES)
+    sweep_epochs: Size = 2          # each try: this many epochs...
+    sweep_examples: Size = 2000     # ...on a seeded sample of this many training examples
+    seed: Seed = 0
+    threads: Size = 2               # intra-op threads: fixed, because float sums depend on how work is split
 
 
 @dataclass
 class StudentSettings:
     """params.yaml `students.<name>`: what is particular to one student. Each distill stage depends on
     exactly its student's entry, so changing BERT-Small's learning rate reruns only BERT-Small."""
-    lr: float | None = None         # learning rate set by hand for this student (null: distill's lr / lr_grid)
+    lr: Rate | None = None          # learning rate set by hand for this student (null: distill's lr / lr_grid)
     model: dict = field(default_factory=dict)  # size overrides of the student's config, e.g. {hidden: 256}
 
 
@@ -124,56 +158,46 @@ class ReplicateConfig:
     """Extra seeds of the cheap students: every claim compares runs across seeds with a paired test. Which
     students is the pipeline's shape, like `students:`: none unless listed (the quick profile: bilstm, cnn,
     bert-tiny)."""
-    students: list[str] = field(default_factory=list)
-    seeds: list[int] = field(default_factory=lambda: [1, 2])  # on top of each variant's own seed
-
-    def __post_init__(self):
-        if len(set(self.seeds)) != len(self.seeds) or len(set(self.students)) != len(self.students):
-            raise KdbenchError("params.yaml: replicate: students and seeds must not repeat")
+    students: Annotated[list[str], Unique] = field(default_factory=list)
+    seeds: Annotated[list[Seed], Unique] = field(default_factory=lambda: [1, 2])  # on top of each variant's
+    # own seed, which they must differ from (parse checks)
 
 
 @dataclass
 class FasttextConfig:
-    dim: int = 100                  # vector size of the FastText model trained on train texts + the pool
-    epochs: int = 5
-    min_count: int = 2
+    dim: Size = 100                 # vector size of the FastText model trained on train texts + the pool
+    epochs: Size = 5
+    min_count: Size = 2
 
 
 @dataclass
 class BenchConfig:
-    sample: int = 100               # test sentences timed one at a time: a fixed spread of lengths, short to long
-    warmup: int = 10                # untimed calls first (allocator and thread-pool warm-up)
-    passes: int = 3                 # timed walks over the sample; each sentence keeps its fastest
-    threads: int = 1                # torch and ONNX Runtime intra-op threads, recorded with every row
-    batch_size: int = 32            # throughput is measured on the whole test split at this batch size
-    runtimes: list[str] = field(default_factory=lambda: _model_runtimes())  # kdbench.bench.runtimes
+    sample: Size = 100              # test sentences timed one at a time: a fixed spread of lengths, short to long
+    warmup: Count = 10              # untimed calls first (allocator and thread-pool warm-up)
+    passes: Size = 3                # timed walks over the sample; each sentence keeps its fastest
+    threads: Size = 1               # torch and ONNX Runtime intra-op threads, recorded with every row
+    batch_size: Size = 32           # throughput is measured on the whole test split at this batch size
+    runtimes: Annotated[list[ModelRuntime], Field(min_length=1), Unique] = field(
+        default_factory=lambda: _model_runtimes())  # kdbench.bench.runtimes
     rss: bool = True                # peak RSS of a fresh subprocess per case (about 3 s each)
-
-    def __post_init__(self):
-        _positive("bench", self, ("sample", "passes", "threads", "batch_size"))
-        for i, r in enumerate(self.runtimes):
-            _registry("runtime").check(r, f"bench.runtimes[{i}]")
-            if r not in _model_runtimes():
-                raise KdbenchError(f"params.yaml: bench.runtimes[{i}]: {r!r} runs the non-neural reference only "
-                                   f"(the runtimes of the models: {', '.join(_model_runtimes())})")
 
 
 @dataclass
 class GateConfig:
     """How much worse than reports/baseline a case may get before `kdbench gate` fails."""
-    score_drop: float = 0.01        # absolute test macro F1
-    speedup_drop: float = 0.6       # relative: speed-up vs the teacher (a same-run ratio that still drifts 2x here)
-    rss_growth: float = 0.2         # relative peak RSS
-    rss_slack_mb: float = 50.0      # smaller RSS changes never fail: ONNX Runtime's arena moved 30 MB between runs
-    size_growth: float = 0.05       # relative file size
+    score_drop: NonNegative = 0.01  # absolute test macro F1
+    speedup_drop: NonNegative = 0.6  # relative: speed-up vs the teacher (a same-run ratio that still drifts 2x here)
+    rss_growth: NonNegative = 0.2   # relative peak RSS
+    rss_slack_mb: NonNegative = 50.0  # smaller RSS changes never fail: ONNX Runtime's arena moved 30 MB between runs
+    size_growth: NonNegative = 0.05  # relative file size
 
 
 @dataclass
 class ReportConfig:
     """The budgets the report's recommendation answers for."""
-    latency_ms: float = 5.0         # p50 single-sentence latency
-    size_mb: float = 20.0           # model file size
-    max_score_loss: float = 0.05    # macro F1 the student may lose against its teacher
+    latency_ms: NonNegative = 5.0   # p50 single-sentence latency
+    size_mb: NonNegative = 20.0     # model file size
+    max_score_loss: NonNegative = 0.05  # macro F1 the student may lose against its teacher
 
 
 @dataclass
@@ -181,12 +205,8 @@ class Resources:
     """params.yaml `grid.<stage>`: what one stage's Ray task asks a worker for (`kdbench grid`). A scheduling
     claim, not a limit: a stage still trains with its own `threads`, so the bytes it writes do not depend on
     where it ran."""
-    num_cpus: float = 1.0
-    num_gpus: float = 0.0
-
-    def __post_init__(self):
-        if self.num_cpus < 0 or self.num_gpus < 0:
-            raise KdbenchError("params.yaml: num_cpus and num_gpus must be >= 0")
+    num_cpus: NonNegative = 1.0
+    num_gpus: NonNegative = 0.0
 
 
 def _default_grid():  # the stages that train or label with 2 threads ask for 2 CPUs; the rest for one
@@ -196,22 +216,13 @@ def _default_grid():  # the stages that train or label with 2 threads ask for 2 
 @dataclass
 class TaskConfig:
     """params.yaml `tasks.<name>`; every key is optional."""
-    max_train: int = 0              # cap on training examples (0 = all); a seeded sample
-    max_valid: int = 0              # cap on validation examples (0 = all); test is never sampled
-    custom: str = ""                # csv | tsv | conll: your own data in data/custom/<task>/
-    labels: list[str] = field(default_factory=list)  # custom: the label set (else the train labels)
-    scheme: str = "auto"            # custom conll: bio | plain (each tag a one-word chunk) | auto
-    tag_column: int = -1            # custom conll: the tag's column (0 is the token; -1 = the last)
+    max_train: Count = 0            # cap on training examples (0 = all); a seeded sample
+    max_valid: Count = 0            # cap on validation examples (0 = all); test is never sampled
+    custom: Literal[("", *CUSTOM_FORMATS)] = ""  # csv | tsv | conll: your own data in data/custom/<task>/
+    labels: Annotated[list[str], Unique] = field(default_factory=list)  # custom: the label set (else train's)
+    scheme: Literal[SCHEMES] = "auto"  # custom conll: bio | plain (each tag a one-word chunk) | auto
+    tag_column: TagColumn = -1      # custom conll: the tag's column (0 is the token; -1 = the last)
     teacher: dict = field(default_factory=dict)  # overrides of the teacher block for this task
-
-    def __post_init__(self):
-        from kdbench.tasks import CUSTOM_FORMATS, SCHEMES
-
-        if self.custom:
-            _choice("custom", self.custom, tuple(CUSTOM_FORMATS))
-        _choice("scheme", self.scheme, SCHEMES)
-        if self.max_train < 0 or self.max_valid < 0:
-            raise KdbenchError("params.yaml: max_train and max_valid must be >= 0 (0 = all)")
 
 
 BLOCKS = {"fetch": FetchConfig, "teacher": TeacherConfig, "softlabels": SoftlabelConfig, "distill": DistillConfig,
@@ -221,10 +232,10 @@ BLOCKS = {"fetch": FetchConfig, "teacher": TeacherConfig, "softlabels": Softlabe
 
 @dataclass
 class Params:
-    seed: int = 0                   # data sampling and the transfer set's samples
-    tasks: dict = field(default_factory=dict)       # name -> TaskConfig
-    students: dict = field(default_factory=dict)    # name -> StudentSettings
-    variants: dict = field(default_factory=dict)    # name -> overrides of the distill block
+    seed: Seed = 0                  # data sampling and the transfer set's samples
+    tasks: dict[str, TaskConfig] = field(default_factory=dict)
+    students: dict[str, StudentSettings] = field(default_factory=dict)
+    variants: dict[str, dict] = field(default_factory=dict)  # name -> overrides of the distill block
     fetch: FetchConfig = field(default_factory=FetchConfig)
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
     softlabels: SoftlabelConfig = field(default_factory=SoftlabelConfig)
@@ -234,7 +245,8 @@ class Params:
     bench: BenchConfig = field(default_factory=BenchConfig)
     gate: GateConfig = field(default_factory=GateConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
-    grid: dict = field(default_factory=_default_grid)  # stage name in dvc.yaml (or default) -> Resources
+    grid: dict[str, Resources] = field(default_factory=_default_grid)  # stage name in dvc.yaml (or default)
+    layout = None                   # where its files are (kdbench.layout.Layout): set by `load`
 
     def resources(self, stage):
         """The Ray resources of a dvc.yaml stage (`distill@smsa-bilstm-kd` is stage `distill`)."""
@@ -247,7 +259,6 @@ class Params:
 
     def task_spec(self, name):
         """The kdbench.tasks.Task of a listed task: the registered one, or the user's own (`custom:`)."""
-        from kdbench.tasks import get_task
         return get_task(name, self.task(name))
 
     def teacher_for(self, name):
@@ -296,66 +307,50 @@ def _model_runtimes():
     return [r for r in runtimes.names() if not runtimes.meta(r, "reference")]
 
 
-def _choice(key, value, allowed):
-    if value not in allowed:
-        raise KdbenchError(f"params.yaml: {key}: {value!r} is not one of {', '.join(allowed)}")
+# pydantic's errors, worded as kdbench's other params.yaml errors are; the value given follows
+_SAYS = {"int_type": "expected int", "float_type": "expected float", "bool_type": "expected bool",
+         "string_type": "expected str", "list_type": "expected a list", "dict_type": "expected a mapping",
+         "finite_number": "must be finite", "greater_than": "must be > {gt}", "greater_than_equal": "must be >= {ge}",
+         "less_than": "must be < {lt}", "less_than_equal": "must be <= {le}", "literal_error": "must be {expected}",
+         "too_short": "must not be empty", "string_too_short": "must not be empty"}
 
 
-def _positive(block, obj, names):
-    for n in names:
-        if getattr(obj, n) <= 0:
-            raise KdbenchError(f"params.yaml: {block}.{n}: must be > 0, got {getattr(obj, n)}")
+def _dotted(key, *loc):
+    """("distill", "lr_grid", 1) -> "distill.lr_grid[1]"; the key "" is the file's top level."""
+    return "".join([key, *(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)]).lstrip(".")
 
 
-def _typed(value, hint, key):
-    """`value` as type `hint` (int, float, bool, str, list[X], dict, X | None), or an error naming `key`."""
-    if isinstance(hint, types.UnionType):  # X | None
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        return None if value is None else _typed(value, args[0], key)
-    origin = typing.get_origin(hint)
-    if origin is list:
-        if not isinstance(value, list):
-            raise KdbenchError(f"params.yaml: {key}: expected a list, got {value!r}")
-        return [_typed(v, typing.get_args(hint)[0], f"{key}[{i}]") for i, v in enumerate(value)]
-    if hint is dict:
-        if not isinstance(value, dict):
-            raise KdbenchError(f"params.yaml: {key}: expected a mapping, got {value!r}")
-        return value
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)  # YAML reads 1 as an int
-    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
-        raise KdbenchError(f"params.yaml: {key}: expected {hint.__name__}, got {value!r}")
-    return value
+def _validated(make, key):
+    """make(), or its first pydantic error as one line naming the dotted key."""
+    try:
+        return make()
+    except pydantic.ValidationError as e:
+        err = e.errors()[0]
+        if err["type"] == "value_error":  # ours (_must, __post_init__): the message says it all
+            says = str(err["ctx"]["error"])
+        else:
+            says = _SAYS[err["type"]].format(**err.get("ctx", {})) if err["type"] in _SAYS else err["msg"]
+            says += f", got {err['input']!r}"
+        raise KdbenchError(f"params.yaml: {_dotted(key, *err['loc'])}: {says}") from None
 
 
 def build(cls, values, key):
-    """cls(**values), refusing unknown keys and values of the wrong type with the key's dotted name.
-    Errors raised by cls's own checks are re-keyed to `key`."""
+    """cls(**values), refusing unknown keys and wrong or out-of-range values with the key's dotted name."""
     if values is None:
         values = {}
     if not isinstance(values, dict):
         raise KdbenchError(f"params.yaml: {key}: expected a mapping, got {values!r}")
-    hints = typing.get_type_hints(cls)
     known = [f.name for f in dataclasses.fields(cls)]
-    typed = {}
-    for k, v in values.items():
+    for k in values:
         if k not in known:
-            raise KdbenchError(f"params.yaml: {key}.{k}: unknown key (known: {', '.join(known)})")
-        typed[k] = _typed(v, hints[k], f"{key}.{k}")
-    try:
-        return cls(**typed)
-    except KdbenchError as e:  # "params.yaml: distill.loss: ..." -> "params.yaml: variants.kd.loss: ..."
-        message = str(e)
-        block = re.match(r"params\.yaml: (\w+)\.", message)
-        if block and block.group(1) in BLOCKS:
-            message = message.replace(f"params.yaml: {block.group(1)}.", f"params.yaml: {key}.", 1)
-        elif not message.startswith(f"params.yaml: {key}"):
-            message = message.replace("params.yaml: ", f"params.yaml: {key}.", 1)
-        raise KdbenchError(message) from None
+            raise KdbenchError(f"params.yaml: {_dotted(key, str(k))}: unknown key (known: {', '.join(known)})")
+    return _validated(lambda: cls(**values), key)
 
 
 def _named(raw, key, check=None):
-    """A mapping of safe names (validated with `check(name)` too) -> its values."""
+    """A mapping of safe names (validated with `check(name)` too) -> its values; {} when not given."""
+    if raw is None:
+        return {}
     if not isinstance(raw, dict):
         hint = f" (a mapping of name -> settings, e.g. {{{raw}: {{}}}})" if isinstance(raw, str) else \
             " (a mapping of name -> settings)"
@@ -369,16 +364,46 @@ def _named(raw, key, check=None):
     return raw
 
 
+_SHARED = ("vocab_size", "kind", "n_labels", "n_aspects", "pad_id")  # set from the task, not students.<name>.model
+
+
+def _student_fields(name):
+    """The defaults of student `name`'s config fields that students.<name>.model may override."""
+    return {f.name: f.default for f in dataclasses.fields(_registry("student").meta(name, "config"))
+            if f.name not in _SHARED}
+
+
 def _check_student_settings(name, settings):
-    STUDENTS = _registry("student")
-    known = [f.name for f in dataclasses.fields(STUDENTS.meta(name, "config"))]
+    hints = typing.get_type_hints(_registry("student").meta(name, "config"))
+    known = _student_fields(name)
     for k, v in settings.model.items():
-        if k not in known or k in ("vocab_size", "kind", "n_labels", "n_aspects", "pad_id"):
-            raise KdbenchError(f"params.yaml: students.{name}.model.{k}: unknown size setting of {name} "
-                               f"(known: {', '.join(n for n in known if n not in ('vocab_size', 'kind'))})")
-        _typed(v, typing.get_type_hints(STUDENTS.meta(name, "config"))[k], f"students.{name}.model.{k}")
-    if settings.lr is not None and settings.lr <= 0:
-        raise KdbenchError(f"params.yaml: students.{name}.lr: must be > 0, got {settings.lr}")
+        key = f"students.{name}.model.{k}"
+        if k not in known:
+            raise KdbenchError(f"params.yaml: {key}: unknown size setting of {name} (known: {', '.join(known)})")
+        hint = Fraction if k == "dropout" else Size if hints[k] is int else hints[k]  # sizes, and dropout
+        _validated(lambda: pydantic.TypeAdapter(hint, config=STRICT).validate_python(v), key)
+
+
+def _check_cross_block(params):
+    """What no block can check alone: replicas' seeds against the runs' own, lengths against the students."""
+    own = {"distill.seed": params.distill.seed} | {
+        f"variants.{name}.seed": v["seed"] for name, v in params.variants.items() if "seed" in v}
+    for i, seed in enumerate(params.replicate.seeds):
+        for key, taken in own.items():
+            if seed == taken:
+                raise KdbenchError(f"params.yaml: replicate.seeds[{i}]: {seed} is {key} already (extra seeds "
+                                   "must differ from the runs' own)")
+    lengths = {"distill.max_length": params.distill.max_length} | {
+        f"variants.{name}.max_length": v["max_length"] for name, v in params.variants.items() if "max_length" in v}
+    for student, settings in params.students.items():
+        fields = _student_fields(student)
+        if "max_positions" not in fields:  # no hard maximum (the BiLSTM)
+            continue
+        most = settings.model.get("max_positions", fields["max_positions"])
+        for key, length in lengths.items():
+            if length > most:
+                raise KdbenchError(f"params.yaml: {key}: {length} tokens is more than student {student} takes "
+                                   f"(max_positions {most}; students.{student}.model.max_positions can raise it)")
 
 
 def parse(raw):
@@ -387,30 +412,20 @@ def parse(raw):
 
     if not isinstance(raw, dict):
         raise KdbenchError("params.yaml: expected a mapping of blocks (tasks, students, variants, teacher, ...)")
-    names = [f.name for f in dataclasses.fields(Params)]
-    unknown = sorted(set(raw) - set(names))
-    if unknown:
-        raise KdbenchError(f"params.yaml: {unknown[0]}: unknown key (known: {', '.join(names)})")
-    tasks = _named(raw.get("tasks"), "tasks")
-    task_configs = {name: build(TaskConfig, v, f"tasks.{name}") for name, v in tasks.items()}
-    for name, tc in task_configs.items():
+    tasks = {name: build(TaskConfig, v, f"tasks.{name}") for name, v in _named(raw.get("tasks"), "tasks").items()}
+    for name, tc in tasks.items():
         if not tc.custom and name not in TASKS:
             raise KdbenchError(f"params.yaml: tasks.{name}: unknown task (public tasks: {', '.join(TASKS)}; "
                                "or declare your own with `custom: csv | tsv | conll`)")
-    students = _named(raw.get("students"), "students", STUDENTS.check)
-    student_settings = {name: build(StudentSettings, v, f"students.{name}") for name, v in students.items()}
-    for name, settings in student_settings.items():
+    students = {name: build(StudentSettings, v, f"students.{name}")
+                for name, v in _named(raw.get("students"), "students", STUDENTS.check).items()}
+    for name, settings in students.items():
         _check_student_settings(name, settings)
-    variants = _named(raw.get("variants"), "variants")
+    variants = {name: {} if v is None else v for name, v in _named(raw.get("variants"), "variants").items()}
     grid = _default_grid() if raw.get("grid") is None else \
         {name: build(Resources, v, f"grid.{name}") for name, v in _named(raw["grid"], "grid").items()}
-    params = Params(
-        seed=_typed(raw.get("seed", 0), int, "seed"),
-        tasks=task_configs, students=student_settings,
-        variants={name: _typed(v if v is not None else {}, dict, f"variants.{name}") for name, v in variants.items()},
-        grid=grid,
-        **{block: build(cls, raw.get(block), block) for block, cls in BLOCKS.items()},
-    )
+    params = build(Params, {**raw, "tasks": tasks, "students": students, "variants": variants, "grid": grid,
+                            **{block: build(cls, raw.get(block), block) for block, cls in BLOCKS.items()}}, "")
     for i, name in enumerate(params.replicate.students):
         if name not in params.students:
             raise KdbenchError(f"params.yaml: replicate.students[{i}]: {name!r} is not under students "
@@ -420,6 +435,7 @@ def parse(raw):
         params.teacher_for(name)
     for name in params.variants:
         params.distill_for(name)
+    _check_cross_block(params)
     return params
 
 
@@ -451,5 +467,56 @@ def read_yaml(path):
         raise KdbenchError(f"{where}: not valid YAML: {getattr(e, 'problem', None) or e}".splitlines()[0]) from None
 
 
+SETUP_KEYS = ("seed", "tasks", "teacher", "softlabels", "fasttext")  # a setup's; a study's `tasks` lists names
+
+
 def load(path="params.yaml"):
-    return parse(read_yaml(path))
+    """The Params of a study, a setup, or a single folder holding both (tests build such projects). A study's
+    file names its setup (`setup: quick`: setups/quick/params.yaml, two folders up) and, optionally, which of
+    its tasks it runs; the setup's blocks join the study's. Errors name the file the key is in."""
+    path = Path(path)
+    raw = read_yaml(path)
+    if not isinstance(raw, dict) or "setup" not in raw:
+        return _located(parse, raw, path, Layout(path.parent, path.parent))
+    name = raw["setup"]
+    _located(check_name, name, path, None, "setup")
+    setup_path = path.parent / ".." / ".." / SETUPS / str(name) / "params.yaml"
+    if not setup_path.is_file():
+        raise KdbenchError(f"{path}: setup: {name!r}: {setup_path} not found")
+    setup = read_yaml(setup_path)
+    if not isinstance(setup, dict):
+        raise KdbenchError(f"{setup_path}: expected a mapping of blocks (tasks, teacher, softlabels, ...)")
+    for key in SETUP_KEYS:
+        if key in raw and key != "tasks":
+            raise KdbenchError(f"{path}: {key}: a setup's setting: it belongs in {setup_path}")
+    for key in ("students", "variants"):
+        if not raw.get(key):
+            raise KdbenchError(f"{path}: {key}: list at least one (a mapping of name -> settings)")
+    tasks = _located(_named, setup.get("tasks"), setup_path, None, "tasks")
+    chosen = raw.get("tasks", list(tasks))
+    if not isinstance(chosen, list) or not chosen:
+        raise KdbenchError(f"{path}: tasks: expected a list of the setup's task names, got {chosen!r}")
+    for i, task in enumerate(chosen):
+        if task not in tasks:
+            raise KdbenchError(f"{path}: tasks[{i}]: {task!r} is not a task of setup {name} "
+                               f"({', '.join(tasks)}: {setup_path})")
+    merged = {**{k: v for k, v in raw.items() if k != "setup"}, **{k: setup[k] for k in SETUP_KEYS if k in setup},
+              "tasks": {task: tasks[task] for task in chosen}}
+    return _located(parse, merged, (path, setup_path), Layout(setup_path.parent, path.parent))
+
+
+def _located(fn, raw, paths, layout, key=None):
+    """fn(raw) with `layout` set on the Params; an error's "params.yaml: key" names the file the key is in."""
+    study, setup = paths if isinstance(paths, tuple) else (paths, paths)
+    try:
+        params = fn(raw, key) if key else fn(raw)
+    except KdbenchError as e:
+        message = str(e)
+        if message.startswith("params.yaml: "):
+            rest = message.removeprefix("params.yaml: ")
+            where = setup if rest.split(".")[0].split(":")[0].split("[")[0] in SETUP_KEYS else study
+            message = f"{where}: {rest}"
+        raise KdbenchError(message) from None
+    if layout is not None:
+        params.layout = layout
+    return params

@@ -1,5 +1,5 @@
-"""`kdbench grid`: the pipeline's stages as Ray tasks, each in a workspace of its own, then one `dvc repro`
-here that reruns none of them.
+"""`kdbench grid`: a study's stages, and the setup stages it needs, as Ray tasks, each in a workspace of its
+own, then one `dvc repro` of the study here that reruns none of them.
 
 DVC runs the stages of one workspace one at a time (a repository lock), so the grid gives each stage a fresh
 clone of this workspace's tracked files and lets DVC's run-cache carry the results between them:
@@ -11,7 +11,7 @@ clone of this workspace's tracked files and lets DVC's run-cache carry the resul
                 depends on are done, asking for `grid.<stage>` resources from params.yaml
   3. worker     clone, `dvc repro <stage>`: the upstream stages come back from the run-cache (checked out as
                 links), the stage itself runs; with a remote, `--pull` first and `dvc push --run-cache` after
-  4. driver     `dvc repro` here: every stage the grid ran is restored from the run-cache (or the remote),
+  4. driver     `dvc repro <study>` here: every stage the grid ran is restored from the run-cache (or the remote),
                 bench and report run; `--log` records where each stage ran and what the driver reran
 
 One machine: the workspaces share this repository's DVC cache. Many machines (`--address` of a Ray cluster,
@@ -70,15 +70,27 @@ def snapshot(root):
     return commit
 
 
-def pipeline(root):
-    """(stages in DVC's order, {stage: the stages it depends on}, {stage: can DVC restore it from its
-    run-cache}). DVC saves no run-cache entry for a stage with an uncached output other than a metric or
-    a plot, and then a workspace's result could not come back here."""
+def stage_name(addressing):
+    """`studies/quick/dvc.yaml:distill@smsa-bilstm-kd` -> `distill`: the name grid resources are keyed by."""
+    return addressing.split(":")[-1].split("@")[0]
+
+
+def pipeline(root, target):
+    """(the stages of `target` (a dvc.yaml) and of everything it depends on, in DVC's order, {stage: the stages
+    it depends on}, {stage: can DVC restore it from its run-cache}). DVC saves no run-cache entry for a stage
+    with an uncached output other than a metric or a plot, and then a workspace's result could not come back
+    here."""
+    import networkx as nx
     from dvc.repo import Repo
 
     with Repo(str(root)) as repo:
         graph = repo.index.graph  # edges point from a stage to the stages it depends on
-        stages = [s for s in repo.index.stages if s.cmd]
+        target = os.path.abspath(Path(root) / target)  # not resolve(): a study's dvc.yaml links to the template
+        wanted = {s for s in graph if os.path.abspath(s.path) == target}
+        if not wanted:
+            raise KdbenchError(f"{target}: no stages of this pipeline (a study's dvc.yaml)")
+        wanted |= {d for s in wanted for d in nx.descendants(graph, s)}
+        stages = [s for s in repo.index.stages if s.cmd and s in wanted]
         needs = {s.addressing: sorted(d.addressing for d in graph.successors(s)) for s in stages}
         cacheable = {s.addressing: all(o.use_cache or o.metric or o.plot for o in s.outs) and bool(s.outs)
                      for s in stages}
@@ -132,8 +144,8 @@ def run_stage(stage, source, commit, cache_dir, remote_url, env, work_root=None)
         if remote_url:
             push_run_cache(ws)
         # the wall times the stage itself wrote (not DVC outputs, so nothing else brings them back)
-        timing = {str(p.relative_to(ws)): p.read_text() for p in (ws / "reports" / "timing").rglob("*.json")
-                  if p.stat().st_mtime >= started}
+        timing = {str(p.relative_to(ws)): p.read_text() for folder in ws.glob("*/*/reports/timing")
+                  for p in folder.rglob("*.json") if p.stat().st_mtime >= started}
         context = ray.get_runtime_context()
         return {"stage": stage, "host": socket.gethostname(), "node": context.get_node_id(), "pid": os.getpid(),
                 "worker": context.get_worker_id(), "seconds": round(time.time() - t0, 1),
@@ -165,10 +177,11 @@ def _default_remote(root):
     return remote["url"]  # DVC's config already gives a local directory as an absolute path
 
 
-def run_grid(root, params, address="", workers=0, remote=False, node_cache="", repo_url="",
-             log_path="reports/grid.json", progress=True):
-    """Run every run-cacheable stage of the pipeline on Ray, then `dvc repro` here. Returns the log.
-    `repo_url`: a git URL every worker can fetch from (a cluster); the snapshot is pushed there first."""
+def run_grid(root, target, params, address="", workers=0, remote=False, node_cache="", repo_url="",
+             log_path="", progress=True):
+    """Run every run-cacheable stage of the study `target` (its dvc.yaml, relative to root) and of what it
+    depends on, on Ray, then `dvc repro target` here. Returns the log. `repo_url`: a git URL every worker can
+    fetch from (a cluster); the snapshot is pushed there first."""
     try:
         import ray
     except ImportError:
@@ -177,11 +190,12 @@ def run_grid(root, params, address="", workers=0, remote=False, node_cache="", r
 
     root = Path(root).resolve()
     env = _stage_env(root)
-    stages, needs, cacheable = pipeline(root)
+    stages, needs, cacheable = pipeline(root, target)
+    names = {stage_name(s) for s in stages}
     for name in params.grid:
-        if name != "default" and name not in {s.split("@")[0] for s in stages}:
-            raise KdbenchError(f"params.yaml: grid.{name}: no such stage in dvc.yaml "
-                               f"(stages: {', '.join(sorted({s.split('@')[0] for s in stages}))})")
+        if name != "default" and name not in names:
+            raise KdbenchError(f"params.yaml: grid.{name}: no such stage in the pipeline "
+                               f"(stages: {', '.join(sorted(names))})")
     remote_url = _default_remote(root) if remote else ""
     if remote:
         push_run_cache(root)  # what this workspace has already
@@ -205,7 +219,7 @@ def run_grid(root, params, address="", workers=0, remote=False, node_cache="", r
         while len(done) < len(grid):
             for s in grid:  # in DVC's order, each stage once what it depends on is done
                 if s not in done and s not in running.values() and all(d in done or not cacheable[d] for d in needs[s]):
-                    res = params.resources(s)
+                    res = params.resources(stage_name(s))
                     ref = task.options(num_cpus=res.num_cpus, num_gpus=res.num_gpus, max_retries=0).remote(
                         s, source, commit, cache_dir, remote_url, env)
                     running[ref] = s
@@ -229,7 +243,7 @@ def run_grid(root, params, address="", workers=0, remote=False, node_cache="", r
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).write_text(text)
     t1 = time.time()
-    out = _dvc(["repro", *(["--pull"] if remote else [])], root, env)
+    out = _dvc(["repro", target, *(["--pull"] if remote else [])], root, env)
     log = {"address": address or "local", "workers": workers or None, "nodes": nodes, "remote": remote_url or None,
            "snapshot": commit, "grid_seconds": grid_seconds, "driver_repro_seconds": round(time.time() - t1, 1),
            "stages": [results[s] for s in grid],

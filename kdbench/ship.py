@@ -57,18 +57,18 @@ def _model_card(task, student, variant, metrics, rows):
     return "\n".join(lines) + "\n"
 
 
-def export_student(task, student, variant, out, root="."):
-    """Write the folder `out` for models/<task>/<student>/<variant>; returns its path."""
+def export_student(params, task, student, variant, out):
+    """Write the folder `out` for the study's run of <task> <student> <variant>; returns its path."""
     from kdbench.bench.export import export_onnx, quantize_onnx
     from kdbench.bench.rows import bench_rows
     from kdbench.students.artifact import load_student
 
-    root = Path(root)
-    model, vocab, config = load_student(root / "models" / task / student / variant)
-    metrics_path = root / "reports" / "metrics" / task / student / f"{variant}.json"
+    layout = params.layout
+    model, vocab, config = load_student(layout.student(task, student, variant))
+    metrics_path = layout.student_metrics(task, student, variant)
     if not metrics_path.is_file():
         raise KdbenchError(f"{metrics_path}: no metrics for this run (run `dvc repro` first)")
-    bench = root / "reports" / "bench" / "benchmark.json"
+    bench = layout.bench(task)
     rows = [r for r in bench_rows(bench) if (r["task"], r["model"], r["variant"]) == (task, student, variant)] \
         if bench.is_file() else []
     kind = config["kind"]

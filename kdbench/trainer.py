@@ -15,6 +15,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from kdbench import metrics
+from kdbench.errors import KdbenchError
 from kdbench.tasks import decode, gold_labels, record_labels
 
 
@@ -46,21 +47,38 @@ def length_batches(lengths, batch_size, rng):
     return batches
 
 
+class Diverged(KdbenchError):
+    """A NaN or infinite training or validation loss: `fit` stops at once (the learning rate is too high,
+    most likely). One line naming the run, the epoch and the step; `detail` is the line without the run and
+    the hint (what an lr sweep logs for a rate that lost)."""
+
+    def __init__(self, run, what, value, epoch, step, hint):
+        self.run, self.what, self.value, self.epoch, self.step, self.hint = run, what, value, epoch, step, hint
+        self.detail = f"the {what} is {value} at epoch {epoch} (step {step})"
+        super().__init__(f"{run}: {self.detail}: {hint}" if hint else f"{run}: {self.detail}")
+
+
 def fit(model, lengths, batch_loss, validate, optimizer, *, epochs, patience, batch_size, seed, scheduler=None,
-        desc="train", log=print):
+        desc="train", log=print, run=None, hint="lower the learning rate"):
     """Train `model` with early stopping on validation loss and restore its best weights; returns the history
     (one dict per epoch: train_loss and every validation score as valid_<name>).
 
     lengths: one per training example; batch_loss(indices) -> the scalar loss of those examples;
-    validate() -> validation scores, "loss" among them. Gradients are clipped to norm 1."""
+    validate() -> validation scores, "loss" among them. Gradients are clipped to norm 1.
+    A NaN or infinite loss, in training or validation, raises Diverged naming `run` (default: desc), the
+    epoch and the step, with `hint` (what to change) at the end."""
     rng = random.Random(seed)
-    best, best_loss, bad_epochs, history = None, math.inf, 0, []
+    best, best_loss, bad_epochs, history, step = None, math.inf, 0, [], 0
     for epoch in range(1, epochs + 1):
         model.train()
         total, batches = 0.0, length_batches(lengths, batch_size, rng)
         bar = tqdm(batches, desc=f"{desc} epoch {epoch}/{epochs}", leave=False, disable=None)
         for idx in bar:
+            step += 1
             loss = batch_loss(idx)
+            if not torch.isfinite(loss.detach()).all():  # reads the loss only: no op or RNG draw changes
+                bar.close()
+                raise Diverged(run or desc, "loss", loss.item(), epoch, step, hint)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -70,6 +88,8 @@ def fit(model, lengths, batch_loss, validate, optimizer, *, epochs, patience, ba
             total += loss.item()
             bar.set_postfix(loss=f"{loss.item():.3f}")
         scores = validate()
+        if not math.isfinite(scores["loss"]):
+            raise Diverged(run or desc, "validation loss", scores["loss"], epoch, step, hint)
         history.append(dict(epoch=epoch, train_loss=total / max(1, len(batches)),
                             **{f"valid_{k}": v for k, v in scores.items()}))
         log(f"{desc} epoch {epoch}: train loss {history[-1]['train_loss']:.4f}, valid loss {scores['loss']:.4f}, "

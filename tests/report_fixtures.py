@@ -19,11 +19,13 @@ budgets under `report`). What the numbers were chosen to show:
 import functools
 import json
 import random
+import shutil
 import tempfile
 from pathlib import Path
 
 from kdbench.config import parse
 from kdbench.io import read_jsonl
+from kdbench.layout import Layout
 
 DATA = Path(__file__).resolve().parent / "data" / "report"
 
@@ -39,11 +41,14 @@ TAGS = ["O", "B-ASPECT", "I-ASPECT", "B-SENTIMENT"]
 
 
 @functools.cache
-def predictions_dir():
-    """Test predictions for every recorded run, made up to match its recorded F1 roughly: one shared difficulty
-    per test item and a run right where difficulty < its F1, so that runs agree on the easy items as real
-    models do, and a paired test sees their differences clearly. Deterministic."""
-    out = Path(tempfile.mkdtemp(prefix="kdbench-report-predictions-"))
+def recorded_layout():
+    """A study folder (its own setup) holding the recorded metrics under reports/metrics/, and test predictions
+    for every recorded run under reports/predictions/, made up to match its recorded F1 roughly: one shared
+    difficulty per test item and a run right where difficulty < its F1, so that runs agree on the easy items as
+    real models do, and a paired test sees their differences clearly. Deterministic."""
+    root = Path(tempfile.mkdtemp(prefix="kdbench-report-"))
+    shutil.copytree(DATA / "metrics", root / "reports" / "metrics")
+    out = root / "reports" / "predictions"
     for task_dir in sorted(p for p in (DATA / "metrics").iterdir() if p.is_dir()):
         rng = random.Random(task_dir.name)
         if task_dir.name in CLASSES:
@@ -69,13 +74,12 @@ def predictions_dir():
             f1 = json.loads(path.read_text())["test"]["macro_f1"]
             (out / task_dir.name / path.parent.name).mkdir(exist_ok=True)
             (out / task_dir.name / path.parent.name / path.name).write_text(json.dumps({"seed": 0, "pred": predict(f1)}))
-    return out
+    return Layout(root, root)
 
 
 def report_inputs():
     """build_report's keyword arguments except out_dir, from tests/data/report/."""
-    return {"metrics_dir": DATA / "metrics", "records": read_jsonl(DATA / "records.jsonl"),
-            "params": report_params(), "predictions_dir": predictions_dir()}
+    return {"layout": recorded_layout(), "records": read_jsonl(DATA / "records.jsonl"), "params": report_params()}
 
 
 def build_recorded_report(out_dir, **overrides):

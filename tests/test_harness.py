@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from kdbench.bench.harness import Case, Harness, discover, length_spread, peak_rss_mb, percentiles_ms
-from kdbench.config import parse
+from kdbench.bench.harness import Case, Harness, discover, dvc_md5, length_spread, peak_rss_mb, percentiles_ms
+from kdbench.config import load, parse
 from kdbench.io import write_json, write_jsonl
 from kdbench.students import create_student
 from kdbench.students.artifact import save_student, student_config
@@ -43,7 +43,8 @@ def project(tmp_path_factory):
 
 def test_discover_lists_only_trained_models(project):
     params = parse({"tasks": {"smsa": {}}, "students": {"bilstm": {}, "cnn": {}}, "variants": {"kd": {}, "nokd": {}}})
-    assert [c.id for c in discover(project, params)] == ["smsa-bilstm-kd-eager", "smsa-bilstm-kd-onnx",
+    params.layout = load(project / "params.yaml").layout
+    assert [c.id for c in discover(params)] == ["smsa-bilstm-kd-eager", "smsa-bilstm-kd-onnx",
                                                           "smsa-bilstm-kd-int8"]
 
 
@@ -60,8 +61,8 @@ def test_percentiles_in_milliseconds():
 
 
 def test_runtimes_agree_and_onnx_process_is_smaller(project, tmp_path):
-    harness = Harness(project, work_dir=tmp_path)
-    preps = {rt: harness.prepare(Case("smsa", "bilstm", "kd", rt, project)) for rt in ("eager", "onnx", "int8")}
+    harness = Harness(load(project / "params.yaml"), work_dir=tmp_path)
+    preps = {rt: harness.prepare(Case("smsa", "bilstm", "kd", rt, harness.layout)) for rt in ("eager", "onnx", "int8")}
     inputs = preps["eager"].sample_inputs
     assert len(inputs) == 8 and [int(x[1].sum()) for x in inputs] == sorted(int(x[1].sum()) for x in inputs)
     eager = np.concatenate([preps["eager"].predict(*x) for x in inputs])
@@ -69,9 +70,10 @@ def test_runtimes_agree_and_onnx_process_is_smaller(project, tmp_path):
     int8 = np.concatenate([preps["int8"].predict(*x) for x in inputs])
     assert np.allclose(onnx, eager, atol=1e-4)
     assert np.abs(int8 - eager).max() < 0.1 * np.abs(eager).max() + 1e-3
-    assert (project / "exports/smsa-bilstm-kd.onnx").is_file() and (project / "exports/smsa-bilstm-kd.int8.onnx").is_file()
+    exports = project / "exports/smsa"  # the bench stage's output of the task
+    assert (exports / "smsa-bilstm-kd.onnx").is_file() and (exports / "smsa-bilstm-kd.int8.onnx").is_file()
 
-    rss = {rt: peak_rss_mb(Case("smsa", "bilstm", "kd", rt, project), inputs, 1, tmp_path) for rt in preps}
+    rss = {rt: peak_rss_mb(Case("smsa", "bilstm", "kd", rt, harness.layout), inputs, 1, tmp_path) for rt in preps}
     assert all(30 < mb < 2000 for mb in rss.values()), rss
     assert rss["onnx"] < rss["eager"] / 2, rss  # the ONNX process never imports torch
 
@@ -85,36 +87,38 @@ def test_the_reference_runs_in_its_own_rss_process(project, tmp_path):
     shutil.copytree(project, root)
     test = [json.loads(line) for line in (root / "data/prepared/smsa/test.jsonl").read_text().splitlines()]
     save_reference(fit_reference("single", test), root / "models/smsa/reference")
-    case = Case("smsa", "reference", None, "native", root)
-    prep = Harness(root, work_dir=tmp_path).prepare(case)
+    harness = Harness(load(root / "params.yaml"), work_dir=tmp_path)
+    case = Case("smsa", "reference", None, "native", harness.layout)
+    prep = harness.prepare(case)
     assert 10 < peak_rss_mb(case, prep.sample_inputs, 1, tmp_path) < 1000
 
 
 def test_record_has_every_field(project, tmp_path):
     metrics = project / "reports/metrics/smsa"
     write_json(metrics / "teacher.json", {"test": {"macro_f1": 0.5}})
-    harness = Harness(project, work_dir=tmp_path)
+    harness = Harness(load(project / "params.yaml"), work_dir=tmp_path)
     harness.teacher_p50["smsa"] = 10.0  # no teacher in this project: pretend its p50 was measured
-    prep = harness.prepare(Case("smsa", "bilstm", "kd", "onnx", project))
+    prep = harness.prepare(Case("smsa", "bilstm", "kd", "onnx", harness.layout))
     row = harness.record(prep, harness.time_forward(prep))
     assert row["id"] == "smsa-bilstm-kd-onnx" and row["sample_size"] == 8 and row["test_size"] == 40
     assert row["speedup_vs_teacher"] == pytest.approx(10.0 / row["latency_ms"]["p50"])
     assert row["pct_of_teacher"] == pytest.approx(100 * row["test_macro_f1"] / 0.5)
-    assert row["file_bytes"] == (project / "exports/smsa-bilstm-kd.onnx").stat().st_size
+    assert row["file_bytes"] == (project / "exports/smsa/smsa-bilstm-kd.onnx").stat().st_size
     assert row["peak_rss_mb"] > 0 and row["throughput_per_s"] > 0 and row["threads"] == 1
     assert row["flops_per_sentence"] > 0 and row["flops_per_sentence"] == harness.record(
         prep, harness.time_forward(prep))["flops_per_sentence"]  # counted, not timed: the same every time
-    assert set(row["dvc"]) == {"data", "teacher", "student"}
+    assert row["dvc"]["data"].endswith(".dir") and row["dvc"]["teacher"] is None  # no teacher here
+    assert row["dvc"]["student"] == dvc_md5(project / "models/smsa/bilstm/kd")  # as dvc.lock would record it
     json.dumps(row)  # the row goes into the benchmark JSON as it is
 
 
 def test_percent_of_teacher_is_undefined_when_the_teacher_scores_zero(project, tmp_path):
     write_json(project / "reports/metrics/smsa/teacher.json", {"test": {"macro_f1": 0.0}})
-    harness = Harness(project, work_dir=tmp_path)
+    harness = Harness(load(project / "params.yaml"), work_dir=tmp_path)
     harness.teacher_p50["smsa"] = 10.0
-    prep = harness.prepare(Case("smsa", "bilstm", "kd", "eager", project))
+    prep = harness.prepare(Case("smsa", "bilstm", "kd", "eager", harness.layout))
     row = harness.record(prep, harness.time_forward(prep))
-    assert row["pct_of_teacher"] is None and row["test_macro_f1"] >= 0
+    assert row["pct_of_teacher"] is None and row["test_macro_f1"] > 0  # a score, no percentage of zero
 
 
 def test_a_failed_case_does_not_take_the_bench_down(project, tmp_path, monkeypatch):
@@ -131,11 +135,9 @@ def test_a_failed_case_does_not_take_the_bench_down(project, tmp_path, monkeypat
     from kdbench.teacher.backbone import build_backbone
     from kdbench.teacher.model import Teacher
     from kdbench.teacher.train import score
-    from tests.conftest import REPO
 
     root = tmp_path / "project"
     shutil.copytree(project, root)
-    shutil.copytree(REPO / "tests" / "benchmarks", root / "tests" / "benchmarks")
     (root / "params.yaml").write_text((project / "params.yaml").read_text().replace(
         "runtimes: [eager, onnx, int8]}", "runtimes: [eager, int8], rss: false}"))
     build_backbone("tiny-random", tmp_path / "backbone")
@@ -151,17 +153,16 @@ def test_a_failed_case_does_not_take_the_bench_down(project, tmp_path, monkeypat
         "reference": {"test_macro_f1": reference_scores(ref, test)["macro_f1"]}})
     write_json(root / "reports/metrics/smsa/bilstm/kd.json", {"test": {"macro_f1": 0.987}})  # not what it scores
     monkeypatch.chdir(root)
-    monkeypatch.setenv("KDBENCH_ROOT", str(root))
     with pytest.raises(KdbenchError, match=r"1 benchmark case\(s\) failed: smsa-bilstm-kd-eager; "
                                            r"out.json holds the 4 that passed"):
-        run_bench("out.json")
+        run_bench("params.yaml", ["smsa"], "out.json", "history.jsonl")
     rows = {r["id"]: r for r in bench_rows(root / "out.json")}
     assert list(rows) == ["smsa-teacher-eager", "smsa-teacher-int8", "smsa-reference-native", "smsa-bilstm-kd-int8"]
     reference = rows["smsa-reference-native"]
     assert reference["test_macro_f1"] == reference_scores(ref, test)["macro_f1"] and reference["file_bytes"] > 0
     assert reference["speedup_vs_teacher"] > 0 and reference["params"] == ref.n_params()
     from kdbench.bench import history  # the run left one compact record: what passed, nothing of what failed
-    (record,) = history.load(root / "reports/history/bench.jsonl")
+    (record,) = history.load(root / "history.jsonl")
     assert set(record["cases"]) == set(rows) and record["date"] and record["machine"]["cores"] >= 1
     assert record["cases"]["smsa-reference-native"]["score"] == reference["test_macro_f1"]
 

@@ -1,7 +1,8 @@
-"""End to end: `dvc repro` of the smoke profile in a temporary copy of the repository, from fetch to the
-benchmark and the report; reruns give the same bytes, and a stage killed mid-training leaves nothing behind.
-With KDBENCH_SMOKE_DIR set the copy is made there and kept: .ci/run gates its benchmark against
-reports/baseline/smoke.json."""
+"""End to end: the smoke study's `dvc repro` (studies/smoke and the smoke setup it distils from) in a temporary
+copy of the repository, from fetch to the benchmark and the report, shared by every test here (tests/conftest.py,
+`smoke_repo`); reruns give the same bytes, a teacher change flags the reports that read it, and a stage killed
+mid-training leaves nothing behind. With KDBENCH_SMOKE_DIR set the copy is made there and kept: .ci/run gates
+its benchmark against studies/smoke/reports/baseline.json."""
 
 import json
 import math
@@ -17,65 +18,30 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.conftest import SETUP, STUDY, copy_repo
 
 pytestmark = pytest.mark.slow
 
 
-CLAIMS_FROM = ("reports/seeds/report.json", "reports/study/report.json")
-
-
-def _copy_repo(dest):
-    """The working tree as git sees it (tracked + untracked, not ignored), without results (but the seeds and
-    study profiles' report.json, dependencies of the report stage)."""
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, check=True,
-                           capture_output=True, text=True).stdout.split("\n")
-    for rel in filter(None, files):
-        if (rel.startswith("reports/") and rel not in CLAIMS_FROM) or rel == "dvc.lock" or not (REPO / rel).is_file():
-            continue
-        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / rel, dest / rel)
-
-
-@pytest.fixture(scope="module")
-def smoke_repo(tmp_path_factory, mirror):
-    keep = os.environ.get("KDBENCH_SMOKE_DIR")
-    repo = Path(keep) / "repo" if keep else tmp_path_factory.mktemp("repo")
-    if repo.exists():
-        shutil.rmtree(repo)
-    repo.mkdir(parents=True)
-    _copy_repo(repo)
-    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
-    bin_dir = str(Path(sys.executable).parent)
-    # PYTHONPATH: the copy's kdbench, not the working tree's that the editable install points at
-    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ["PATH"], "KDBENCH_DATA_MIRROR": str(mirror),
-           "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(repo)}
-    run = lambda *cmd: subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)  # noqa: E731
-    run.env = env
-    out = run("kdbench", "use", "smoke")
-    assert out.returncode == 0, out.stderr
-    out = run("dvc", "repro")
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    return repo, run
-
-
 def test_repro_writes_every_artifact(smoke_repo):
     repo, _ = smoke_repo
+    setup = repo / SETUP
     for task, n_labels in (("smsa", 3), ("nergrit", 7)):
-        meta = json.loads((repo / f"data/prepared/{task}/labels.json").read_text())
+        meta = json.loads((setup / f"data/prepared/{task}/labels.json").read_text())
         assert len(meta["labels"]) == n_labels
         assert meta["sizes"]["train"] == {"smsa": 48, "nergrit": 32}[task]
-        report = json.loads((repo / f"reports/metrics/{task}/teacher.json").read_text())
+        report = json.loads((setup / f"reports/metrics/{task}/teacher.json").read_text())
         for split in ("valid", "test"):
             assert 0.0 <= report[split]["macro_f1"] <= 1.0
         assert report["reference"]["name"] == {"smsa": "tfidf-logreg", "nergrit": "most-frequent-tag"}[task]
         assert report["beats_reference"] == (report["test"]["macro_f1"] > report["reference"]["test_macro_f1"])
-        assert (repo / f"models/{task}/teacher/model.safetensors").is_file()
-        assert (repo / f"models/{task}/teacher/head.safetensors").is_file()
+        assert (setup / f"models/{task}/teacher/model.safetensors").is_file()
+        assert (setup / f"models/{task}/teacher/head.safetensors").is_file()
 
 
 def test_softlabels_align_with_train_and_transfer_set(smoke_repo):
     repo, _ = smoke_repo
+    repo = repo / SETUP
     from kdbench.io import load_logits, read_jsonl
     for task in ("smsa", "nergrit"):
         train = read_jsonl(repo / f"data/prepared/{task}/train.jsonl")
@@ -99,14 +65,17 @@ def test_softlabels_align_with_train_and_transfer_set(smoke_repo):
 
 def test_second_repro_reruns_nothing(smoke_repo):
     _, run = smoke_repo
-    out = run("dvc", "status")
+    out = run("dvc", "status", f"{STUDY}/dvc.yaml", "--with-deps")
     assert out.returncode == 0 and "up to date" in out.stdout, out.stdout
 
 
 def _outs(repo):
-    """{output path: md5} of every stage in dvc.lock."""
-    lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
-    return {o["path"]: o["md5"] for stage in lock.values() for o in stage.get("outs", [])}
+    """{output path: md5} of every stage in the smoke setup's and study's dvc.lock, paths from the repo root."""
+    outs = {}
+    for folder in (SETUP, STUDY):
+        lock = yaml.safe_load((repo / folder / "dvc.lock").read_text())["stages"]
+        outs.update({f"{folder}/{o['path']}": o["md5"] for stage in lock.values() for o in stage.get("outs", [])})
+    return outs
 
 
 def test_same_params_same_bytes(smoke_repo):
@@ -114,19 +83,40 @@ def test_same_params_same_bytes(smoke_repo):
     goes stale, and DVC's run-cache stays valid."""
     repo, run = smoke_repo
     before = _outs(repo)
-    for stage in ("teacher@smsa", "distill@nergrit-bert-tiny-kd", "distill@smsa-bilstm-nokd"):
+    for stage in (f"{SETUP}/dvc.yaml:teacher@smsa", f"{STUDY}/dvc.yaml:distill@nergrit-bert-tiny-kd",
+                  f"{STUDY}/dvc.yaml:distill@smsa-bilstm-nokd"):
         out = run("dvc", "repro", "--force", "--single-item", stage)
         assert out.returncode == 0, out.stderr[-2000:]
     after = _outs(repo)
-    for path in ("models/smsa/teacher", "reports/metrics/smsa/teacher.json", "models/nergrit/bert-tiny/kd",
-                 "reports/metrics/nergrit/bert-tiny/kd.json", "models/smsa/bilstm/nokd"):
+    for path in (f"{SETUP}/models/smsa/teacher", f"{SETUP}/reports/metrics/smsa/teacher.json",
+                 f"{STUDY}/models/nergrit/bert-tiny/kd", f"{STUDY}/reports/metrics/nergrit/bert-tiny/kd.json",
+                 f"{STUDY}/models/smsa/bilstm/nokd"):
         assert after[path] == before[path], path
-    out = run("dvc", "status")
+    out = run("dvc", "status", f"{STUDY}/dvc.yaml", "--with-deps")
     assert "up to date" in out.stdout, out.stdout
+
+
+def test_a_teacher_change_flags_every_report_that_reads_it(smoke_repo):
+    """Editing the teacher's code makes `dvc status` name the teacher stages as changed for the study's bench
+    and report, which read the teachers' models and predictions: no verdict goes stale in silence."""
+    repo, run = smoke_repo
+    code = repo / "kdbench/teacher/train.py"
+    original = code.read_text()
+    code.write_text(original + "\n# changed\n")
+    try:
+        for stage in ("report", "bench@smsa", "distill@smsa-bilstm-kd"):
+            out = run("dvc", "status", "--with-deps", f"{STUDY}/dvc.yaml:{stage}")
+            assert f"{SETUP}/dvc.yaml:teacher@smsa" in out.stdout and "teacher/train.py" in out.stdout, out.stdout
+        out = run("dvc", "status", "--with-deps", f"{STUDY}/dvc.yaml:bench@nergrit")
+        assert "teacher@smsa" not in out.stdout and "teacher@nergrit" in out.stdout, out.stdout  # its own task's
+    finally:
+        code.write_text(original)
+    assert "up to date" in run("dvc", "status", f"{STUDY}/dvc.yaml", "--with-deps").stdout
 
 
 def test_every_student_and_variant_has_metrics(smoke_repo):
     repo, _ = smoke_repo
+    repo = repo / STUDY
     for task in ("smsa", "nergrit"):
         for student in ("bilstm", "bert-tiny"):
             for variant in ("nokd", "kd"):
@@ -142,12 +132,13 @@ def test_every_student_and_variant_has_metrics(smoke_repo):
 
 def test_scores_carry_intervals_and_replicas_their_seeds(smoke_repo):
     repo, _ = smoke_repo
+    setup, repo = repo / SETUP, repo / STUDY
     for task in ("smsa", "nergrit"):
-        teacher = json.loads((repo / f"reports/metrics/{task}/teacher.json").read_text())
+        teacher = json.loads((setup / f"reports/metrics/{task}/teacher.json").read_text())
         ci = teacher["test"]["interval"]
         assert ci["low"] <= teacher["test"]["macro_f1"] <= ci["high"] and ci["level"] == 0.95
         assert teacher["reference"]["test_interval"]["low"] <= teacher["reference"]["test_macro_f1"]
-        predictions = json.loads((repo / f"reports/predictions/{task}/teacher.json").read_text())
+        predictions = json.loads((setup / f"reports/predictions/{task}/teacher.json").read_text())
         assert len(predictions["gold"]) == len(predictions["teacher"]) == len(predictions["reference"])
         for variant in ("nokd", "kd"):  # smoke replicates the bilstm with seed 1
             main = json.loads((repo / f"reports/metrics/{task}/bilstm/{variant}.json").read_text())
@@ -162,36 +153,42 @@ def test_scores_carry_intervals_and_replicas_their_seeds(smoke_repo):
 def test_predict_cli_on_a_trained_student(smoke_repo):
     repo, run = smoke_repo
     (repo / "in.txt").write_text("makanannya enak sekali\npelayanan buruk\n")
-    out = run("kdbench", "predict", "--task", "smsa", "--student", "bilstm", "--variant", "kd", "--input", "in.txt")
+    out = run("kdbench", "--study", "smoke", "predict", "--task", "smsa", "--student", "bilstm", "--variant", "kd", "--input", "in.txt")
     assert out.returncode == 0, out.stderr
     assert [line in ("negative", "neutral", "positive") for line in out.stdout.split()] == [True, True]
     (repo / "tags.txt").write_text("Joko Widodo ke Bandung\n")
-    out = run("kdbench", "predict", "--task", "nergrit", "--student", "bert-tiny", "--input", "tags.txt")
+    out = run("kdbench", "--study", "smoke", "predict", "--task", "nergrit", "--student", "bert-tiny", "--input", "tags.txt")
     assert out.returncode == 0, out.stderr
     assert [w.split("/")[0] for w in out.stdout.split()] == ["Joko", "Widodo", "ke", "Bandung"]
     (repo / "empty.txt").write_text("\n")
-    out = run("kdbench", "predict", "--task", "smsa", "--student", "bilstm", "--input", "empty.txt")
+    out = run("kdbench", "--study", "smoke", "predict", "--task", "smsa", "--student", "bilstm", "--input",
+              "empty.txt")
     assert out.returncode == 2 and "line 1: empty input" in out.stderr
+    out = run("kdbench", "--study", "nosuch", "predict", "--task", "smsa", "--student", "bilstm")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "studies/nosuch/params.yaml" in out.stderr
 
 
 def test_bench_has_a_case_for_every_model_and_runtime(smoke_repo):
     repo, _ = smoke_repo
+    repo = repo / STUDY
     from kdbench.bench.rows import bench_rows
-    rows = {r["id"]: r for r in bench_rows(repo / "reports/bench/benchmark.json")}
+    rows = {r["id"]: r for r in bench_rows(repo / "reports/bench")}  # one file a task
     models = ["teacher"] + [f"{s}-{v}" for s in ("bilstm", "bert-tiny") for v in ("nokd", "kd")]
     assert set(rows) == {f"{t}-{m}-{r}" for t in ("smsa", "nergrit") for m in models
                          for r in ("eager", "onnx", "int8")} | {"smsa-reference-native", "nergrit-reference-native"}
     for r in rows.values():
         assert r["latency_ms"]["p50"] <= r["latency_ms"]["p90"] <= r["latency_ms"]["p99"]
         assert r["tokenize_ms"]["p50"] > 0 and r["throughput_per_s"] > 0 and r["speedup_vs_teacher"] > 0
-        assert 0 <= r["test_macro_f1"] <= 1 and r["pct_of_teacher"] >= 0
+        assert 0 <= r["test_macro_f1"] <= 1 and r["pct_of_teacher"] == pytest.approx(
+            100 * r["test_macro_f1"] / rows[f"{r['task']}-teacher-eager"]["test_macro_f1"])
         assert r["peak_rss_mb"] is None and r["file_bytes"] > 0 and r["params"] > 0  # smoke: bench.rss false
         assert r["threads"] == 1 and r["sample_size"] == 64 and r["machine"]["cores"] >= 1
         assert r["versions"]["torch"].startswith("2.13") and r["dvc"]["data"].endswith(".dir")
         assert (r["dvc"]["student"] is None) == (r["model"] == "teacher")
         assert (r["flops_per_sentence"] is None) == (r["model"] == "reference")  # counted on torch modules
     # one latency vocabulary: pytest-benchmark's own stats are over the same per-sentence fastest passes
-    for b in json.loads((repo / "reports/bench/benchmark.json").read_text())["benchmarks"]:
+    for b in [b for f in ("smsa", "nergrit") for b in json.loads((repo / f"reports/bench/{f}.json").read_text())[
+            "benchmarks"]]:
         latency = b["extra_info"]["latency_ms"]
         assert b["stats"]["median"] * 1000 == pytest.approx(latency["p50"], rel=1e-9)
         assert b["stats"]["mean"] * 1000 == pytest.approx(latency["mean"], rel=1e-9)
@@ -204,14 +201,15 @@ def test_bench_has_a_case_for_every_model_and_runtime(smoke_repo):
 
 def test_report_answers_the_budget_question(smoke_repo):
     repo, _ = smoke_repo
+    repo = repo / STUDY
     summary = json.loads((repo / "reports/report.json").read_text())
     assert set(summary["recommendations"]) == {"smsa", "nergrit"}
     html = (repo / "reports/index.html").read_text()
     assert "5 ms" in html and "20 MB" in html and html.count("data:image/png;base64,") >= 4
     assert (repo / "reports/tables/bench.csv").read_text().count("\n") == 33  # header + 32 cases
     from kdbench.bench import history
-    (record,) = history.load(repo / "reports/history/bench.jsonl")  # one bench run so far: no trend plot yet
-    assert len(record["cases"]) == 32 and not (repo / "reports/plots/smsa-trend.png").exists()
+    (record,) = history.load(repo / "reports/history/smsa.jsonl")  # one bench run so far: no trend plot yet
+    assert len(record["cases"]) == 16 and not (repo / "reports/plots/smsa-trend.png").exists()
 
 
 PEAK_RSS = ("import runpy, sys\nsys.argv = sys.argv[1:]\ntry:\n    runpy.run_path(sys.argv[0], run_name='__main__')\n"
@@ -219,75 +217,73 @@ PEAK_RSS = ("import runpy, sys\nsys.argv = sys.argv[1:]\ntry:\n    runpy.run_pat
             " file=sys.stderr)\n")  # runs a script, then reports its peak RSS in KiB
 
 
-def _pins(*names):
-    """The pinned versions of these dependencies in pyproject.toml."""
-    text = (REPO / "pyproject.toml").read_text()
-    return [next(line.strip().strip('",') for line in text.splitlines() if line.strip().startswith(f'"{n}'))
-            for n in names]
-
-
 def _peak_kib(stderr):
     return int(next(line.split()[1] for line in stderr.splitlines() if line.startswith("VmHWM")))
 
 
+# what the shipped folder may not use: these imports fail in its process, as in an environment without them
+NO_TORCH = "import sys\nfor m in ('torch', 'transformers', 'kdbench'):\n    sys.modules[m] = None\n"
+
+
 def test_exported_student_runs_without_torch(smoke_repo, tmp_path):
-    """`kdbench export` writes a folder whose predict.py, in a fresh virtual environment with onnxruntime,
-    numpy and tokenizers only, gives `kdbench predict`'s labels on the whole test split, in less memory."""
+    """`kdbench export` writes a folder whose predict.py, with torch, transformers and kdbench unimportable
+    (onnxruntime, numpy and tokenizers only), gives `kdbench predict`'s labels on the whole test split, in
+    less memory."""
     repo, run = smoke_repo
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = subprocess.run([str(venv / "bin/pip"), "install", "-q", *_pins("onnxruntime", "tokenizers", "numpy")],
-                         capture_output=True, text=True)
-    assert pip.returncode == 0, pip.stderr[-2000:]
-    python = str(venv / "bin/python")
-    assert subprocess.run([python, "-c", "import torch"], capture_output=True).returncode != 0  # really none
     for task, student, field in (("nergrit", "bert-tiny", "tokens"), ("smsa", "bilstm", "text")):
-        out = run("kdbench", "export", "--task", task, "--student", student, "--out", f"shipped/{task}")
+        out = run("kdbench", "--study", "smoke", "export", "--task", task, "--student", student, "--out",
+                  f"shipped/{task}")
         assert out.returncode == 0, out.stderr[-2000:]
         folder = repo / "shipped" / task
         assert {p.name for p in folder.iterdir()} >= {"model.onnx", "model.int8.onnx", "student.json", "predict.py",
                                                      "MODEL_CARD.md"}
         assert "Test macro F1" in (folder / "MODEL_CARD.md").read_text()
-        lines = [" ".join(r[field]) if field == "tokens" else r[field]
-                 for r in map(json.loads, (repo / f"data/prepared/{task}/test.jsonl").read_text().splitlines())]
+        lines = [" ".join(r[field]) if field == "tokens" else r[field] for r in map(
+            json.loads, (repo / SETUP / f"data/prepared/{task}/test.jsonl").read_text().splitlines())]
         (tmp_path / "in.txt").write_text("\n".join(lines) + "\n")
-        shipped = subprocess.run([python, "-c", PEAK_RSS, str(folder / "predict.py"), "--input", str(tmp_path / "in.txt")],
-                                 capture_output=True, text=True)
+        shipped = subprocess.run([sys.executable, "-c", NO_TORCH + PEAK_RSS, str(folder / "predict.py"), "--input",
+                                  str(tmp_path / "in.txt")], capture_output=True, text=True)
         assert shipped.returncode == 0, shipped.stderr[-2000:]
-        kdbench = run(sys.executable, "-c", PEAK_RSS, str(Path(sys.executable).parent / "kdbench"), "predict",
-                      "--task", task, "--student", student, "--input", str(tmp_path / "in.txt"))
+        kdbench = run(sys.executable, "-c", PEAK_RSS, str(Path(sys.executable).parent / "kdbench"), "--study",
+                      "smoke", "predict", "--task", task, "--student", student, "--input", str(tmp_path / "in.txt"))
         assert kdbench.returncode == 0, kdbench.stderr[-2000:]
         assert shipped.stdout == kdbench.stdout and len(shipped.stdout.splitlines()) == len(lines)
         print(f"{task} {student}: peak RSS {_peak_kib(shipped.stderr) / 1024:.0f} MB without torch, "
               f"{_peak_kib(kdbench.stderr) / 1024:.0f} MB with")
         assert _peak_kib(shipped.stderr) < _peak_kib(kdbench.stderr)
+    blocked = subprocess.run([sys.executable, "-c", NO_TORCH + "import torch"], capture_output=True, text=True)
+    assert blocked.returncode != 0 and "ModuleNotFoundError" in blocked.stderr  # the block holds
 
 
 def test_profile_records_the_inference_loop(smoke_repo):
     repo, run = smoke_repo
-    out = run("kdbench", "profile", "--task", "smsa", "--model", "bilstm", "--variant", "nokd", "--seconds", "1")
+    out = run("kdbench", "--study", "smoke", "profile", "--task", "smsa", "--model", "bilstm", "--variant", "nokd",
+              "--seconds", "1")
     assert out.returncode == 0, out.stderr[-2000:]
+    repo = repo / STUDY
     svg = (repo / "reports/profiles/smsa-bilstm-nokd-eager.svg").read_text()
     assert svg.startswith("<?xml") and "forward (kdbench/students/bilstm.py" in svg  # the student's own code
     frames = json.loads((repo / "reports/profiles/smsa-bilstm-nokd-eager.speedscope.json").read_text())
     assert any(f["name"] == "eager.<locals>.run" for f in frames["shared"]["frames"])  # the timed call
-    out = run("kdbench", "profile", "--task", "smsa", "--model", "cnn")
+    out = run("kdbench", "--study", "smoke", "profile", "--task", "smsa", "--model", "cnn")
     assert out.returncode == 2 and "no trained model" in out.stderr
 
 
 def test_gate_passes_on_its_own_baseline_and_fails_on_a_worse_student(smoke_repo):
     repo, run = smoke_repo
-    out = run("kdbench", "gate", "--baseline", "base.json", "--update")
+    gate = ["kdbench", "--study", "smoke", "gate"]
+    out = run(*gate, "--baseline", "base.json", "--update")
     assert out.returncode == 0, out.stderr
-    out = run("kdbench", "gate", "--baseline", "base.json")
+    out = run(*gate, "--baseline", "base.json")
     assert out.returncode == 0 and "gate passed: 32 cases" in out.stdout, out.stdout + out.stderr
-    bench = json.loads((repo / "reports/bench/benchmark.json").read_text())
+    bench = json.loads((repo / STUDY / "reports/bench/smsa.json").read_text())
     for b in bench["benchmarks"]:  # one student 10x slower relative to the teacher and 20% bigger
         if b["extra_info"]["id"] == "smsa-bilstm-kd-eager":
             b["extra_info"]["speedup_vs_teacher"] /= 10
             b["extra_info"]["file_bytes"] = int(b["extra_info"]["file_bytes"] * 1.2)
-    (repo / "worse.json").write_text(json.dumps(bench))
-    out = run("kdbench", "gate", "--bench", "worse.json", "--baseline", "base.json")
+    shutil.copytree(repo / STUDY / "reports/bench", repo / "worse")
+    (repo / "worse/smsa.json").write_text(json.dumps(bench))
+    out = run(*gate, "--bench", "worse", "--baseline", "base.json")
     assert out.returncode == 1, out.stdout
     flagged = {tuple(line.split()[:2]) for line in out.stdout.splitlines()}
     assert {("smsa-bilstm-kd-eager", "file_bytes"), ("smsa-bilstm-kd-eager", "speedup_vs_teacher")} <= flagged
@@ -304,63 +300,74 @@ def test_side_by_side_gate_against_a_revision(smoke_repo):
     subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "baseline"], cwd=repo, check=True)
     from kdbench.students import create_student
     from kdbench.students.artifact import load_student, save_student
-    _, vocab, config = load_student(repo / "models/smsa/bilstm/kd")
+    student = repo / STUDY / "models/smsa/bilstm/kd"
+    _, vocab, config = load_student(student)
     hidden = math.ceil(config["overrides"]["hidden"] * 1.15 / 2) * 2  # 2 * hidden splits over the 4 heads
     overrides = {**config["overrides"], "hidden": hidden}
     wider = create_student("bilstm", config["vocab_size"], config["kind"], len(config["labels"]), pad_id=vocab.pad_id,
                            **overrides)
-    save_student(wider, vocab, {**config, "overrides": overrides}, repo / "models/smsa/bilstm/kd")
-    out = run("kdbench", "gate", "--against", "HEAD", "-k", "smsa-bilstm", "--seconds", "5")
+    save_student(wider, vocab, {**config, "overrides": overrides}, student)
+    out = run("kdbench", "--study", "smoke", "gate", "--against", "HEAD", "-k",
+              "smsa-bilstm-kd-eager,smsa-bilstm-nokd-eager", "--seconds", "3")
     assert out.returncode == 1, out.stdout + out.stderr
     rows = {line.split()[0]: line.split() for line in out.stdout.splitlines()[2:]}
-    assert set(rows) == {f"smsa-bilstm-{v}-{r}" for v in ("nokd", "kd") for r in ("eager", "onnx", "int8")}
-    for runtime in ("eager", "onnx", "int8"):
-        assert rows[f"smsa-bilstm-kd-{runtime}"][-1] == "regressed"      # FLOPs: counted, so exact
-        assert rows[f"smsa-bilstm-nokd-{runtime}"][-1] == "unchanged"
-        assert rows[f"smsa-bilstm-nokd-{runtime}"][-2] != "regressed"    # the same model: never slower
+    assert set(rows) == {"smsa-bilstm-kd-eager", "smsa-bilstm-nokd-eager"}
+    assert rows["smsa-bilstm-kd-eager"][-1] == "regressed"      # FLOPs: counted, so exact
+    assert rows["smsa-bilstm-nokd-eager"][-1] == "unchanged"
+    assert rows["smsa-bilstm-nokd-eager"][-2] != "regressed"    # the same model: never slower
     assert all(r[-2] in ("regressed", "improved", "unchanged", "inconclusive") for r in rows.values())
     assert not subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout.count(
         "kdbench-baseline")  # the baseline's worktree is gone
-    subprocess.run(["dvc", "checkout", "--force", "models/smsa/bilstm/kd"], cwd=repo, env=run.env, check=True,
-                   capture_output=True)  # back to the trained student for the tests after this one
+    subprocess.run(["dvc", "checkout", "--force", f"{STUDY}/models/smsa/bilstm/kd"], cwd=repo, env=run.env,
+                   check=True, capture_output=True)  # back to the trained student for the tests after this one
 
 
 def test_grid_on_ray_then_dvc_repro_reruns_nothing(smoke_repo, tmp_path):
     """`kdbench grid` on a local Ray of two workers, exchanging everything through a local-directory DVC
-    remote (as workers on other machines would): every stage DVC can restore ran on a worker in a workspace
-    of its own, the driver's `dvc repro` then restores all of them and runs only bench and report, and the
-    metrics are the serial run's, byte for byte."""
+    remote (as workers on other machines would), on the smoke study cut to one task and one student: every
+    stage DVC can restore ran on a worker in a workspace of its own, the driver's `dvc repro` then restores
+    all of them and runs only bench and report, and the metrics are the serial run's, byte for byte."""
     serial, run = smoke_repo
     repo = tmp_path / "repo"
     repo.mkdir()
-    _copy_repo(repo)
+    copy_repo(repo)
+    for folder, cut in ((SETUP, {"tasks": ["smsa"]}), (STUDY, {"tasks": ["smsa"], "students": ["bilstm"]})):
+        params = yaml.safe_load((repo / folder / "params.yaml").read_text())
+        for key, keep in cut.items():
+            params[key] = keep if isinstance(params[key], list) else {k: params[key][k] for k in keep}
+        (repo / folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = {**run.env, "PYTHONPATH": str(repo)}
     sh = lambda *cmd: subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)  # noqa: E731
     git = ["git", "-c", "user.name=kdbench", "-c", "user.email=kdbench@example.org"]
-    for cmd in (["git", "init", "-q"], ["kdbench", "use", "smoke"], ["dvc", "remote", "add", "--local", "-d",
-                "store", str(tmp_path / "remote")], ["git", "add", "-A"], [*git, "commit", "-q", "-m", "smoke"]):
+    for cmd in (["git", "init", "-q"], ["dvc", "remote", "add", "--local", "-d", "store", str(tmp_path / "remote")],
+                ["git", "add", "-A"], [*git, "commit", "-q", "-m", "smoke"]):
         out = sh(*cmd)
         assert out.returncode == 0, out.stderr
     t0 = time.time()
-    out = sh("kdbench", "grid", "--workers", "2", "--remote", "--node-cache", str(tmp_path / "node-cache"))
+    out = sh("kdbench", "--study", "smoke", "grid", "--workers", "2", "--remote", "--node-cache",
+             str(tmp_path / "node-cache"))
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     print(out.stdout, f"grid + driver repro: {time.time() - t0:.0f} s")
     if os.environ.get("KDBENCH_SMOKE_DIR"):  # .ci/run prints where each stage ran
-        shutil.copy(repo / "reports/grid.json", Path(os.environ["KDBENCH_SMOKE_DIR"]) / "grid.json")
-    log = json.loads((repo / "reports/grid.json").read_text())
+        shutil.copy(repo / STUDY / "reports/grid.json", Path(os.environ["KDBENCH_SMOKE_DIR"]) / "grid.json")
+    log = json.loads((repo / STUDY / "reports/grid.json").read_text())
     stages = {s["stage"]: s for s in log["stages"]}
-    students = [s for s in stages if s.startswith(("distill@", "replicate@"))]
-    assert len(students) == 12 and all(stages[s]["ran"] == [s] for s in stages)  # each ran its own stage only
+    students = [s for s in stages if ":distill@" in s or ":replicate@" in s]
+    assert sorted(students) == [f"{STUDY}/dvc.yaml:{s}" for s in ("distill@smsa-bilstm-kd", "distill@smsa-bilstm-nokd",
+                                                                   "replicate@smsa-bilstm-kd-1",
+                                                                   "replicate@smsa-bilstm-nokd-1")]
+    assert f"{SETUP}/dvc.yaml:teacher@smsa" in stages and not any("nergrit" in s for s in stages)
+    assert all(stages[s]["ran"] == [s] for s in stages)  # each ran its own stage only
     assert len({s["pid"] for s in stages.values()}) == 2 and log["nodes"] == 1  # the two local workers
-    assert sorted(log["driver"]["ran"]) == ["bench", "report"]  # measured and summarised here
+    assert sorted(log["driver"]["ran"]) == [f"{STUDY}/dvc.yaml:bench@smsa", f"{STUDY}/dvc.yaml:report"]
     assert sorted(log["driver"]["restored"]) == sorted(stages)  # the rest came back from the run-cache
-    for folder in ("reports/metrics", "reports/replicas"):
+    for folder in (f"{SETUP}/reports/metrics/smsa", f"{STUDY}/reports/metrics/smsa", f"{STUDY}/reports/replicas/smsa"):
         files = sorted(p.relative_to(serial) for p in (serial / folder).rglob("*.json"))
         assert files and files == sorted(p.relative_to(repo) for p in (repo / folder).rglob("*.json"))
         for rel in files:
             assert (repo / rel).read_bytes() == (serial / rel).read_bytes(), rel
-    assert (repo / "reports/timing/smsa/bilstm/kd.json").is_file()  # the workers' wall times came back
-    out = sh("dvc", "status")
+    assert (repo / STUDY / "reports/timing/smsa/bilstm/kd.json").is_file()  # the workers' wall times came back
+    out = sh("dvc", "status", f"{STUDY}/dvc.yaml", "--with-deps")
     assert "up to date" in out.stdout, out.stdout
 
 
@@ -371,13 +378,15 @@ def test_a_stage_killed_mid_training_leaves_nothing_behind(smoke_repo):
     before = _outs(repo)
     cache = lambda: {p for p in (repo / ".dvc" / "cache").rglob("*") if p.is_file()}  # noqa: E731
     cached = cache()
-    params = (repo / "params.yaml").read_text()
+    params_file = repo / STUDY / "params.yaml"
+    params = params_file.read_text()
     # a long run, so the kill lands mid-training whatever the machine's speed
     long = yaml.safe_load(params)
     long["distill"].update(epochs=500, patience=500)
-    (repo / "params.yaml").write_text(yaml.safe_dump(long, sort_keys=False))
-    stage = subprocess.Popen(["dvc", "repro", "--single-item", "distill@smsa-bert-tiny-kd"], cwd=repo, env=run.env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    params_file.write_text(yaml.safe_dump(long, sort_keys=False))
+    stage = subprocess.Popen(["dvc", "repro", "--single-item", f"{STUDY}/dvc.yaml:distill@smsa-bert-tiny-kd"],
+                             cwd=repo, env=run.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             start_new_session=True)
     try:
         for line in stage.stdout:
             if line.startswith("distill epoch 1:"):
@@ -386,10 +395,10 @@ def test_a_stage_killed_mid_training_leaves_nothing_behind(smoke_repo):
     finally:
         os.killpg(stage.pid, signal.SIGKILL)
         stage.wait()
-    (repo / "params.yaml").write_text(params)
-    assert not (repo / "models/smsa/bert-tiny/kd").exists()  # DVC removed it before running; nothing replaced it
+    params_file.write_text(params)
+    assert not (repo / STUDY / "models/smsa/bert-tiny/kd").exists()  # DVC removed it; nothing replaced it
     assert cache() == cached  # the killed run committed nothing
-    out = run("dvc", "repro")
+    out = run("dvc", "repro", f"{STUDY}/dvc.yaml")
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     assert _outs(repo) == before
     leftovers = [str(p.relative_to(repo)) for p in repo.rglob(".*.tmp-*")]

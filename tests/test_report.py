@@ -15,6 +15,7 @@ import pytest
 
 from kdbench import metrics
 from kdbench.errors import KdbenchError
+from kdbench.layout import Layout
 from kdbench.report import conclusions as cl
 from kdbench.report import pareto_front, recommend
 from kdbench.report.page import table_html
@@ -156,7 +157,7 @@ def test_recommend_when_no_student_fits():
 
 def test_recommend_on_the_recorded_rows():
     inputs = report_inputs()
-    results = load_results(inputs["metrics_dir"], inputs["records"], inputs["params"])
+    results = load_results(inputs["layout"], inputs["records"], inputs["params"])
     smsa = results.task("smsa")
     small = recommend("smsa", results.student_rows("smsa"), smsa.teacher_f1, {**BUDGETS, "size_mb": 10})
     assert small.pick["id"] == "smsa-bilstm-kd-teacher-emb-int8"  # only int8 files are under 10 MB
@@ -232,50 +233,15 @@ def test_average_claims_pool_the_pairs():
     assert cl.augmentation_helps(results(with_transfer)).verdict == cl.NO_DIFFERENCE
 
 
-def test_a_claim_not_tested_here_shows_the_study_verdict_on_the_same_basis(tmp_path):
-    study = tmp_path / "study"
-    summary = build_recorded_report(study)      # the fixture tests every claim but augmentation
-    assert summary["evidence"]["mse_beats_kl"]["verdict"] == "held" and "augmentation_helps" in summary["evidence"]
-    evidence = json.loads((study / "report.json").read_text())
-    evidence["evidence"]["augmentation_helps"] = {"verdict": "no significant difference", "summary": "with - "
-                                                  "without: +0.23 F1 points on average over 4 pairs"}
-    (study / "report.json").write_text(json.dumps(evidence))
-    warnings = []
-    quick = build_recorded_report(tmp_path / "quick", claims_from=[tmp_path / "missing.json", study / "report.json"],
-                                  warn=warnings.append)
-    assert "missing.json: not found" in warnings[0]
-    assert quick["claims"]["augmentation_helps"] == "no significant difference"
-    assert "augmentation_helps" not in quick["evidence"]  # a borrowed verdict is not passed on as this report's
-    assert quick["claims"]["mse_beats_kl"] == "held"      # tested here: its own verdict
-    text = (tmp_path / "quick" / "conclusions.md").read_text()
-    assert "+0.23 F1 points" in text and f"the verdict is the one in {study / 'conclusions.md'}" in text
-    # a study on other teachers is no evidence for these runs: a warning, and the claim stays untested
-    warnings = []
-    other = build_recorded_report(tmp_path / "other", claims_from=[study / "report.json"], warn=warnings.append,
-                                  params=report_params(teacher={"backbone": "minilm"}))
-    assert other["claims"]["augmentation_helps"] == "not tested" and "other data, teachers" in warnings[-1]
-    # a broken report.json is one clear error naming it, and nothing of the report is written
-    (tmp_path / "broken.json").write_text('{"claims": {}')
-    with pytest.raises(KdbenchError, match="broken.json: not a kdbench report.json"):
-        build_recorded_report(tmp_path / "none", claims_from=[tmp_path / "broken.json"])
-    assert not (tmp_path / "none").exists()
-
-
-def test_a_verdict_on_more_seeds_of_the_same_pairs_replaces_this_one():
-    def claim(seeds=1, pairs=("smsa/bilstm: kd - nokd", "smsa/cnn: kd - nokd")):
-        return cl.Claim("kd_beats_nokd", "KD beats no-KD.", "rule", cl.HELD, "seed 0: held", seeds=seeds,
-                        pairs=pairs)
-    theirs = {"kd_beats_nokd": {"verdict": cl.NO_DIFFERENCE, "summary": "3 seeds: no significant difference",
-                                "seeds": 3, "pairs": ["smsa/bilstm: kd - nokd", "smsa/cnn: kd - nokd",
-                                                      "terma/bilstm: kd - nokd"]}}
-    (c,) = cl.borrow([claim()], theirs, "reports/seeds/conclusions.md")
-    assert (c.verdict, c.seeds, c.seeds_here) == (cl.NO_DIFFERENCE, 3, 1)
-    assert c.source_note().startswith("Tested here on 1 seed(s) a pair; the verdict is the one in reports/seeds/")
-    # other students' pairs (the BERT profile's against the seeds profile's) are no evidence on these
-    (c,) = cl.borrow([claim(pairs=("smsa/bert-mini: kd - nokd",))], theirs, "reports/seeds/conclusions.md")
-    assert c.verdict == cl.HELD and c.source is None
-    (c,) = cl.borrow([claim(seeds=3)], theirs, "reports/seeds/conclusions.md")  # as many seeds: its own
-    assert c.verdict == cl.HELD and c.source is None
+def test_a_learning_rate_each_run_swept_is_recipe_not_a_difference():
+    """KD and no-KD runs whose sweeps chose different rates still pair (a user's CSV task counted 1 of 4 pairs
+    when pairs() required equal rates); a rate set by hand on one run only, or another grid, does not."""
+    grid = [0.005, 0.001]
+    swept = [student("bilstm", "nokd", 0.70, loss="ce", lr=0.005, lr_grid=grid),
+             student("bilstm", "kd", 0.75, transfer=["own", "pool", "augment"], lr=0.001, lr_grid=grid)]
+    assert len(cl.kd_beats_nokd(results(swept)).pairs) == 1
+    by_hand = [swept[0], dataclasses.replace(swept[1], settings={**swept[1].settings, "lr_grid": []})]
+    assert cl.kd_beats_nokd(results(by_hand)).verdict == cl.NOT_TESTED
 
 
 def test_teacher_embeddings_must_beat_both_other_inits():
@@ -302,7 +268,7 @@ def test_trade_off_claim_reads_the_pareto_frontiers():
 
 
 def test_only_the_current_pipeline_is_read_with_recorded_settings(tmp_path):
-    metrics = tmp_path / "metrics"
+    metrics = tmp_path / "reports" / "metrics"
     shutil.copytree(DATA / "metrics", metrics)
     hidden = metrics / "terma" / "bilstm" / ".kd.json.abc123"      # what kdbench.io.atomic_path leaves mid-write
     hidden.mkdir()
@@ -314,8 +280,8 @@ def test_only_the_current_pipeline_is_read_with_recorded_settings(tmp_path):
     # the runs recorded what they trained with, which wins over today's variants block
     params = report_params(tasks={"terma": {}}, variants={"kd": {"loss": "kl"}, "nokd": {"loss": "ce"}})
     warnings = []
-    results = load_results(metrics, [{"task": "smsa", "model": "teacher", "variant": None, "runtime": "eager"}],
-                           params, warn=warnings.append)
+    results = load_results(Layout(tmp_path, tmp_path), [{"task": "smsa", "model": "teacher", "variant": None,
+                                                          "runtime": "eager"}], params, warn=warnings.append)
     assert [t.name for t in results.tasks] == ["terma"] and len(results.students) == 6 and not results.records
     assert {s.settings["loss"] for s in results.students if s.variant == "kd" and s.model != "cnn"} == {"mse"}
     cnn = next(s for s in results.students if (s.model, s.variant) == ("cnn", "kd"))

@@ -77,7 +77,8 @@ def gate(bench_json, baseline_path, gate_cfg, update=False, log=print):
         raise KdbenchError(f"{bench_json}: no benchmark rows (did the cases skip? run `dvc repro` first)")
     baseline_path = Path(baseline_path)
     if update:
-        made = json.loads(Path(bench_json).read_text()).get("datetime")  # pytest-benchmark's timestamp
+        files = sorted(Path(bench_json).glob("*.json")) if Path(bench_json).is_dir() else [Path(bench_json)]
+        made = json.loads(files[0].read_text()).get("datetime")  # pytest-benchmark's timestamp
         write_json(baseline_path, {"benchmark_datetime": made, "cases": current})
         log(f"{baseline_path}: baseline rewritten with {len(current)} cases")
         return 0

@@ -10,6 +10,7 @@ For each case the harness
   - measures peak RSS in a fresh subprocess that loads only that model (kdbench.bench.rss).
 """
 
+import functools
 import itertools
 import json
 import platform
@@ -22,28 +23,26 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 from kdbench import config, metrics
 from kdbench.bench.models import REFERENCE_MARKER, TEACHER_MARKER, Loaded, load
 from kdbench.bench.runtimes import REFERENCE, RUNTIMES
 from kdbench.data.prepare import load_prepared
 from kdbench.errors import KdbenchError
+from kdbench.layout import Layout
 from kdbench.students.artifact import CONFIG as STUDENT_MARKER
 from kdbench.tasks import gold_labels
 from kdbench.trainer import evaluate, predict, record_length
-
-EXPORTS = Path("exports")  # ONNX and int8 files, one per model: an output of the bench stage
 
 
 @dataclass
 class Case:
     task: str
-    model: str              # "teacher" or a student name
-    variant: str | None     # distill variant (None for the teacher)
+    model: str              # "teacher", "reference" or a student name
+    variant: str | None     # distill variant (None for the teacher and the reference)
     runtime: str
-    root: Path = Path(".")
-    exports: Path | None = None  # where its exports go (default: <root>/exports, the bench stage's output)
+    layout: Layout = None   # where its model lives (kdbench.layout)
+    exports: Path | None = None  # where its exports go (default: the study's exports/<task>, a bench output)
 
     @property
     def id(self):
@@ -54,38 +53,37 @@ class Case:
         return "-".join(x for x in (self.task, self.model, self.variant) if x)
 
     @property
-    def model_path(self):   # relative to the project root, as dvc.lock names it
-        parts = (self.model,) if self.model in ("teacher", "reference") else (self.model, self.variant)
-        return f"models/{self.task}/{'/'.join(parts)}"
-
-    @property
     def model_dir(self):
-        return self.root / self.model_path
+        if self.model == "teacher":
+            return self.layout.teacher(self.task)
+        if self.model == "reference":
+            return self.layout.reference(self.task)
+        return self.layout.student(self.task, self.model, self.variant)
 
     @property
     def export_path(self):  # None for a runtime that loads the model directory itself
         suffix = RUNTIMES.meta(self.runtime, "suffix")
-        return (self.exports or self.root / EXPORTS) / f"{self.model_key}{suffix}" if suffix else None
+        return (self.exports or self.layout.exports(self.task)) / f"{self.model_key}{suffix}" if suffix else None
 
 
-def discover(root=".", params=None):
-    """Every case of the current pipeline whose trained model exists, teacher first within each task
-    (speed-ups need its p50)."""
-    root = Path(root)
-    params = params or config.load(root / "params.yaml")
-    cases = []
-    for task in params.tasks:
+def discover(params, tasks=None):
+    """Every case of the study (params: a config.Params) whose trained model exists, for `tasks` (default: all
+    of its tasks), teacher first within each task (speed-ups need its p50)."""
+    layout, cases = params.layout, []
+    tasks = list(params.tasks) if tasks is None else tasks
+    for task in tasks:
+        params.task(task)
         reference = [r for r in RUNTIMES if RUNTIMES.meta(r, "reference")]
-        if (root / "models" / task / "reference" / REFERENCE_MARKER).is_file():
-            cases += [Case(task, "reference", None, r, root) for r in reference]
+        if (layout.reference(task) / REFERENCE_MARKER).is_file():
+            cases += [Case(task, "reference", None, r, layout) for r in reference]
         models = [("teacher", None)] + [(s, v) for s in params.students for v in params.variants]
         for model, variant in models:
             for runtime in params.bench.runtimes:
-                case = Case(task, model, variant, runtime, root)
+                case = Case(task, model, variant, runtime, layout)
                 if (case.model_dir / (TEACHER_MARKER if model == "teacher" else STUDENT_MARKER)).is_file():
                     cases.append(case)
     # the teacher first within each task: the others' speed-ups need its p50
-    return sorted(cases, key=lambda c: (list(params.tasks).index(c.task), c.model != "teacher"))
+    return sorted(cases, key=lambda c: (tasks.index(c.task), c.model != "teacher"))
 
 
 def prepare_runtime(case, loaded, example, threads):
@@ -176,15 +174,27 @@ def versions():
                 transformers=transformers.__version__, numpy=np.__version__, kdbench=__version__)
 
 
+@functools.cache
+def dvc_md5(path):
+    """DVC's md5 of a file or folder (a folder's ends in .dir), as dvc.lock records it: computed here, so the
+    bench reads no lock file and its row names the exact artifact it measured."""
+    from dvc_data.hashfile.build import build
+    from dvc_data.hashfile.db import HashFileDB
+    from dvc_objects.fs.local import LocalFileSystem
+    from dvc_objects.fs.memory import MemoryFileSystem
+
+    if not Path(path).exists():
+        return None
+    _, _, obj = build(HashFileDB(MemoryFileSystem(), "/odb"), str(Path(path).resolve()), LocalFileSystem(), "md5",
+                      dry_run=True)
+    return obj.hash_info.value
+
+
 def dvc_hashes(case):
-    """The DVC md5 of the prepared data, the teacher and the student this case measures, from dvc.lock."""
-    lock = case.root / "dvc.lock"
-    outs = {}
-    if lock.is_file():
-        for stage in (yaml.safe_load(lock.read_text()) or {}).get("stages", {}).values():
-            outs.update({o["path"]: o.get("md5") for o in stage.get("outs", [])})
-    return dict(data=outs.get(f"data/prepared/{case.task}"), teacher=outs.get(f"models/{case.task}/teacher"),
-                student=None if case.model == "teacher" else outs.get(case.model_path))
+    """The DVC md5 of the prepared data, the teacher and the student this case measures."""
+    layout = case.layout
+    return dict(data=dvc_md5(layout.prepared(case.task)), teacher=dvc_md5(layout.teacher(case.task)),
+                student=None if case.model == "teacher" else dvc_md5(case.model_dir))
 
 
 @dataclass
@@ -201,16 +211,15 @@ class Prepared:
 
 @dataclass
 class Harness:
-    """One benchmark session: params, the teacher's p50 per task (for speed-ups), loaded models."""
-    root: Path = Path(".")
-    params: config.Params = None
+    """One benchmark session: params (whose layout says where the models are), the teacher's p50 per task (for
+    speed-ups), loaded models."""
+    params: config.Params
     work_dir: Path = None
     teacher_p50: dict = field(default_factory=dict)
     _loaded: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        self.root = Path(self.root)
-        self.params = self.params or config.load(self.root / "params.yaml")
+        self.layout = self.params.layout
         torch.set_num_threads(self.params.bench.threads)
 
     @cached_property
@@ -222,7 +231,7 @@ class Harness:
         return versions()
 
     def splits(self, task):
-        return load_prepared(self.root / "data" / "prepared" / task)[1]
+        return load_prepared(self.layout.prepared(task))[1]
 
     def prepare(self, case):
         if case.model_dir not in self._loaded:
@@ -264,17 +273,17 @@ class Harness:
 
     def teacher_latency(self, task):
         if task not in self.teacher_p50:
-            prep = self.prepare(Case(task, "teacher", None, REFERENCE, self.root))
+            prep = self.prepare(Case(task, "teacher", None, REFERENCE, self.layout))
             self.teacher_p50[task] = percentiles_ms(self.best_per_sentence(self.time_forward(prep)))["p50"]
         return self.teacher_p50[task]
 
     def pipeline_score(self, case):
         """Test macro F1 that the teacher or distill stage wrote for this model."""
-        name = case.model if case.model in ("teacher", "reference") else f"{case.model}/{case.variant}"
-        if name == "reference":
-            teacher = json.loads((self.root / "reports/metrics" / case.task / "teacher.json").read_text())
-            return teacher["reference"]["test_macro_f1"]
-        return json.loads((self.root / "reports/metrics" / case.task / f"{name}.json").read_text())["test"]["macro_f1"]
+        if case.model in ("teacher", "reference"):
+            teacher = json.loads(self.layout.teacher_metrics(case.task).read_text())
+            return teacher["reference"]["test_macro_f1"] if case.model == "reference" else teacher["test"]["macro_f1"]
+        path = self.layout.student_metrics(case.task, case.model, case.variant)
+        return json.loads(path.read_text())["test"]["macro_f1"]
 
     def record(self, prep, forward_s):
         """The benchmark row of a case, given the seconds of each timed call (`passes` walks over the sample).
@@ -285,7 +294,7 @@ class Harness:
             self.teacher_p50[case.task] = latency["p50"]
         test = self.splits(case.task)["test"]
         scores, throughput = rescore(prep.predict, prep.loaded, test, bench.batch_size)
-        teacher_f1 = self.pipeline_score(Case(case.task, "teacher", None, REFERENCE))
+        teacher_f1 = self.pipeline_score(Case(case.task, "teacher", None, REFERENCE, self.layout))
         # % of teacher is undefined when the teacher scored 0 (a bring-your-own task gone wrong): None, no crash
         pct = 100 * scores["macro_f1"] / teacher_f1 if teacher_f1 else None
         rss = peak_rss_mb(case, prep.sample_inputs, bench.threads, self.work_dir) if bench.rss else None

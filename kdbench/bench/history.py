@@ -1,9 +1,10 @@
-"""reports/history/bench.jsonl: one compact record per benchmark run, kept in git so main shows the trend.
+"""reports/history/<task>.jsonl: one compact record per benchmark run of a task, kept in git so main shows the trend.
 
 `kdbench bench` appends a record after each run: the commit it ran on (plus "dirty" when the workspace had
 uncommitted changes), the date, the machine, and per case the score, FLOPs, file bytes, p50 latency and
 speed-up vs the teacher: a few kB where the full JSON is hundreds. The report draws each case's trend from it.
-It is no DVC output (those are deleted before a stage runs); it only ever grows, one line a run."""
+It is the bench stage's output with `persist: true` (DVC keeps it in place when the stage reruns), so it only
+ever grows, one line a run."""
 
 import json
 import subprocess
@@ -12,7 +13,6 @@ from pathlib import Path
 from kdbench.errors import KdbenchError
 from kdbench.io import atomic_path
 
-HISTORY = Path("reports/history/bench.jsonl")
 FIELDS = {  # record key -> bench row path
     "score": ("test_macro_f1",),
     "flops": ("flops_per_sentence",),
@@ -29,13 +29,15 @@ def _get(row, path):
 
 
 def _commit(root):
-    """The commit the workspace is on, or None; '<sha>+dirty' when tracked files other than the pipeline's own
-    results (dvc.lock, reports/: a `dvc repro` rewrites them before the bench runs) have uncommitted changes."""
+    """The commit the workspace is on, or None; '<sha>+dirty' when tracked files other than the pipelines' own
+    results (dvc.lock files, reports/ folders: a `dvc repro` rewrites them before the bench runs) have
+    uncommitted changes."""
     def git(*args):
         out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
         return out.stdout.strip() if out.returncode == 0 else None
     sha = git("rev-parse", "--short=12", "HEAD")
-    if sha and git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!dvc.lock", ":!reports"):
+    if sha and git("status", "--porcelain", "--untracked-files=no", "--", ":/", ":(top,exclude,glob)**/dvc.lock",
+                   ":(top,exclude,glob)**/reports/**"):
         sha += "+dirty"
     return sha
 
@@ -47,7 +49,7 @@ def make_record(rows, date, root="."):
             "cases": {r["id"]: {k: _get(r, path) for k, path in FIELDS.items()} for r in rows}}
 
 
-def append(record, path=HISTORY):
+def append(record, path):
     """Add one line: the old lines and the new one go to a temporary file that replaces the history."""
     path = Path(path)
     old = path.read_text(encoding="utf-8") if path.is_file() else ""
@@ -55,7 +57,7 @@ def append(record, path=HISTORY):
         tmp.write_text(old + json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def load(path=HISTORY):
+def load(path):
     """The records, oldest first; [] when there is no history yet."""
     path = Path(path)
     if not path.is_file():

@@ -7,8 +7,14 @@ from kdbench.errors import KdbenchError
 
 
 def bench_rows(bench_json):
-    """The rows of a pytest-benchmark JSON file written by the benchmark cases, in run order."""
+    """The rows of a pytest-benchmark JSON file written by the benchmark cases, in run order; of a folder of
+    them (a study's reports/bench/, one file a task), the files' rows in name order."""
     path = Path(bench_json)
+    if path.is_dir():
+        files = sorted(path.glob("*.json"))
+        if not files:
+            raise KdbenchError(f"{path}: no benchmark JSON files (run the study's bench stages first)")
+        return [row for f in files for row in bench_rows(f)]
     if not path.is_file():
         raise KdbenchError(f"{path}: not found (run `kdbench bench` or `pytest --benchmark-only` first)")
     try:

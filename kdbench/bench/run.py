@@ -1,11 +1,14 @@
 """`kdbench bench`: the `bench` DVC stage. Runs the pytest-benchmark cases of tests/benchmarks/ (the same
 ones `pytest --benchmark-only` runs) and writes their JSON atomically.
 
-One failed case does not take the others down: the JSON holds every case that passed, the failed ones are
-named, and only then does the stage exit non-zero. Each run that measured something also appends a compact
-record to the history (kdbench.bench.history), from which the report draws the trends."""
+One bench stage measures one task of one study (`kdbench bench smsa`): the teacher, its reference and every
+student of the study side by side in one session. One failed case does not take the others down: the JSON
+holds every case that passed, the failed ones are named, and only then does the stage exit non-zero. Each run
+that measured something also appends a compact record to its history file (kdbench.bench.history, a declared
+output of the stage), from which the report draws the trends."""
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -16,7 +19,7 @@ from kdbench.bench import history
 from kdbench.errors import KdbenchError
 from kdbench.io import write_json
 
-CASES = Path("tests") / "benchmarks"  # of the project in the working directory, as DVC runs stages
+CASES = Path(__file__).resolve().parents[2] / "tests" / "benchmarks"  # the cases kdbench ships beside itself
 
 
 def failed_cases(junit_xml):
@@ -31,16 +34,17 @@ def failed_cases(junit_xml):
     return failed
 
 
-def run_bench(out, pytest_args=(), history_path=history.HISTORY):
-    """Run the cases; write `out` with every case that passed and append them to the history (history_path,
-    None for none); raise naming the failed ones (after writing)."""
+def run_bench(params_path, tasks, out, history_path=None, pytest_args=()):
+    """Run the cases of `tasks` of the study in `params_path`; write `out` with every case that passed and
+    append them to the history (history_path, None for none); raise naming the failed ones (after writing)."""
     if not CASES.is_dir():
-        raise KdbenchError(f"{CASES}: benchmark cases not found (run kdbench bench from the project root)")
+        raise KdbenchError(f"{CASES}: benchmark cases not found (kdbench's tests/benchmarks folder)")
+    env = {**os.environ, "KDBENCH_PARAMS": str(Path(params_path).resolve()), "KDBENCH_TASKS": ",".join(tasks)}
     with tempfile.TemporaryDirectory() as work:
         raw, junit = Path(work) / "benchmark.json", Path(work) / "junit.xml"
         cmd = [sys.executable, "-m", "pytest", str(CASES), "--benchmark-only", f"--benchmark-json={raw}",
-               f"--junitxml={junit}", "-p", "no:cacheprovider", "-q", *pytest_args]
-        status = subprocess.run(cmd).returncode
+               f"--junitxml={junit}", "-p", "no:cacheprovider", "-q", "--rootdir", str(CASES), *pytest_args]
+        status = subprocess.run(cmd, env=env).returncode
         failed = failed_cases(junit)
         passed = 0
         if raw.is_file():
@@ -51,7 +55,8 @@ def run_bench(out, pytest_args=(), history_path=history.HISTORY):
             write_json(out, data)
             if passed and history_path:
                 rows = [b["extra_info"] for b in data["benchmarks"]]
-                history.append(history.make_record(rows, data.get("datetime")), history_path)
+                history.append(history.make_record(rows, data.get("datetime"), Path(params_path).parent),
+                               history_path)
     if status != 0:
         named = f": {', '.join(failed)}" if failed else ""
         raise KdbenchError(f"{len(failed) or 'some'} benchmark case(s) failed{named}; "

@@ -40,9 +40,10 @@ def _run(cmd, cwd):
     return done.stdout
 
 
-def baseline_worktree(rev, root="."):
-    """A git worktree of `rev` with its models and prepared data checked out of the shared DVC cache (pulled
-    from the DVC remote where the cache lacks them). The caller removes it (remove_worktree)."""
+def baseline_worktree(rev, pipeline, root="."):
+    """A git worktree of `rev` with the models and prepared data of `pipeline` (a study's dvc.yaml, relative to
+    the repository root) and what it depends on checked out of the shared DVC cache (pulled from the DVC remote
+    where the cache lacks them). The caller removes it (remove_worktree)."""
     root = Path(root).resolve()
     path = Path(tempfile.mkdtemp(prefix="kdbench-baseline-"))
     path.rmdir()
@@ -50,8 +51,8 @@ def baseline_worktree(rev, root="."):
     cache = str((root / _run(["dvc", "cache", "dir"], root).strip()).resolve())
     _run(["dvc", "config", "--local", "cache.dir", cache], path)
     _run(["dvc", "config", "--local", "cache.type", "symlink"], path)  # read-only use: no copies of the models
-    if subprocess.run(["dvc", "checkout"], cwd=path, capture_output=True).returncode != 0:
-        _run(["dvc", "pull"], path)  # what the shared cache lacks comes from the remote
+    if subprocess.run(["dvc", "checkout", "--with-deps", pipeline], cwd=path, capture_output=True).returncode != 0:
+        _run(["dvc", "pull", "--with-deps", pipeline], path)  # what the shared cache lacks comes from the remote
     return path
 
 
@@ -130,17 +131,21 @@ def interleave(base, cand, threshold, seconds, min_rounds=3):
             return best, ratio, low, high, rounds
 
 
-def side_by_side(rev, root=".", threshold=0.05, seconds=20.0, select=None, log=print):
-    """A Comparison per case present in both the candidate (the workspace) and the baseline (rev)."""
-    root = Path(root)
-    base_root = baseline_worktree(rev, root)
+def side_by_side(rev, params_path, threshold=0.05, seconds=20.0, select=None, log=print):
+    """A Comparison per case of the study in params_path present in both the candidate (the workspace) and the
+    baseline (rev)."""
+    from kdbench import config
+
+    top = Path(_run(["git", "rev-parse", "--show-toplevel"], Path(params_path).resolve().parent).strip())
+    study = Path(params_path).resolve().relative_to(top)  # studies/<name>/params.yaml
+    base_root = baseline_worktree(rev, str(study.with_name("dvc.yaml")), top)
     exports = Path(tempfile.mkdtemp(prefix="kdbench-sidebyside-"))
     try:
-        cand_h, base_h = Harness(root), Harness(base_root)
-        base_cases = {c.id: c for c in discover(base_root, base_h.params)}
+        cand_h, base_h = Harness(config.load(params_path)), Harness(config.load(base_root / study))
+        base_cases = {c.id: c for c in discover(base_h.params)}
         results = []
-        for case in discover(root, cand_h.params):
-            if case.id not in base_cases or (select and select not in case.id):
+        for case in discover(cand_h.params):
+            if case.id not in base_cases or (select and not any(s in case.id for s in select.split(","))):
                 continue
             base = base_h.prepare(replace(base_cases[case.id], exports=exports / "base"))
             cand = cand_h.prepare(replace(case, exports=exports / "cand"))
@@ -156,7 +161,7 @@ def side_by_side(rev, root=".", threshold=0.05, seconds=20.0, select=None, log=p
         return results
     finally:
         shutil.rmtree(exports, ignore_errors=True)
-        remove_worktree(base_root, root)
+        remove_worktree(base_root, top)
 
 
 def format_comparisons(results, threshold):

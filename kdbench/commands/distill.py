@@ -12,10 +12,6 @@ def add_arguments(p):
     add_task(p)
     p.add_argument("student", help="student name (params.yaml students)")
     p.add_argument("variant", help="variant name (params.yaml variants)")
-    p.add_argument("--data", required=True)
-    p.add_argument("--softlabels", required=True)
-    p.add_argument("--teacher", required=True)
-    p.add_argument("--fasttext", default="")
     p.add_argument("--out", required=True)
     p.add_argument("--metrics", required=True)
     p.add_argument("--predictions", required=True, help="the student's test predictions")
@@ -38,13 +34,15 @@ def main(args):
     from kdbench.distill.train import run_distill
     params = config.load(args.params)
     params.task(args.task)
+    setup = params.layout  # the data, teacher and soft labels of the study's setup
     cfg = params.distill_for(args.variant, args.student)
     if args.seed is not None:  # a replicate: the same run with another seed...
         cfg = dataclasses.replace(cfg, seed=args.seed)
     if args.lr_from:  # ...and the learning rate its first seed's sweep chose
         cfg = dataclasses.replace(cfg, lr=chosen_lr(args.lr_from), lr_grid=[])
     report = timed(args.timing, run_distill, args.task, args.student, args.variant, cfg,
-                   params.students[args.student].model, args.data, args.softlabels, args.teacher,
-                   cfg.fasttext_vec or args.fasttext, args.out, args.metrics, args.predictions)
+                   params.students[args.student].model, setup.prepared(args.task), setup.softlabels(args.task),
+                   setup.teacher(args.task), cfg.fasttext_vec or setup.fasttext(args.task), args.out, args.metrics,
+                   args.predictions)
     print(f"{args.task} {args.student} {args.variant}: test macro F1 {report['test']['macro_f1']:.4f}, "
           f"{report['params']:,} parameters")

@@ -9,6 +9,7 @@ def add_arguments(p):
 
 
 def main(args):
+    from kdbench import config
     from kdbench.ship import export_student
     out = args.out or f"shipped/{args.task}-{args.student}-{args.variant}"
-    print(export_student(args.task, args.student, args.variant, out))
+    print(export_student(config.load(args.params), args.task, args.student, args.variant, out))

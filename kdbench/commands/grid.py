@@ -1,4 +1,4 @@
-"""run the pipeline's stages as Ray tasks (teachers, soft labels, students in parallel), then dvc repro here"""
+"""run a study's stages as Ray tasks (teachers, soft labels, students in parallel), then its dvc repro here"""
 
 
 def add_arguments(p):
@@ -12,15 +12,20 @@ def add_arguments(p):
                                                     "share (default: kdbench-grid-cache in the temp dir)")
     p.add_argument("--repo", default="", help="a git URL the workers fetch this workspace's snapshot from "
                                               "(a cluster; default: this repository's path)")
-    p.add_argument("--log", default="reports/grid.json", help="where each stage ran and what dvc repro reran")
+    p.add_argument("--log", default="", help="where each stage ran and what dvc repro reran (default: the "
+                                            "study's reports/grid.json)")
 
 
 def main(args):
+    from pathlib import Path
+
     from kdbench import config
     from kdbench.grid import run_grid
-    params = config.load(args.params)
-    log = run_grid(".", params, address=args.address, workers=args.workers, remote=args.remote,
-                   node_cache=args.node_cache, repo_url=args.repo, log_path=args.log)
+    params = config.load(args.params)  # a study's: its dvc.yaml is beside it
+    study = Path(args.params).with_name("dvc.yaml")
+    log = run_grid(".", str(study), params, address=args.address, workers=args.workers, remote=args.remote,
+                   node_cache=args.node_cache, repo_url=args.repo,
+                   log_path=args.log or str(params.layout.reports / "grid.json"))
     hosts = {}
     for s in log["stages"]:
         hosts.setdefault(f"{s['host']} pid {s['pid']}", []).append(s["stage"])

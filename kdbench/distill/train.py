@@ -19,12 +19,13 @@ from kdbench import stats
 from kdbench.data.prepare import load_prepared
 from kdbench.distill.embeddings import EMBEDDINGS, init_embeddings
 from kdbench.distill.losses import LOSSES
+from kdbench.errors import KdbenchError
 from kdbench.io import load_logits, read_jsonl, write_json
 from kdbench.students import count_parameters, create_student
 from kdbench.students.artifact import WEIGHTS, save_student, student_config
 from kdbench.students.vocab import SubwordVocab, WordVocab
 from kdbench.tasks import decode, gold_labels, record_labels, texts_of
-from kdbench.trainer import evaluate, fit, predict, record_length, seed_everything, torch_forward
+from kdbench.trainer import Diverged, evaluate, fit, predict, record_length, seed_everything, torch_forward
 
 EVAL_BATCH = 128
 # Linear warm-up over the first 10% of steps, then linear decay to 0, as BERT fine-tuning does: with a
@@ -83,8 +84,9 @@ class Distiller:
         logits, _ = predict(self.encode, torch_forward(self.student, self.device), records, EVAL_BATCH)
         return evaluate(logits, records, self.kind, self.labels)
 
-    def distill(self, examples, valid, log=print):
-        """Train with early stopping on validation loss (kdbench.trainer.fit); returns the history."""
+    def distill(self, examples, valid, log=print, run="distill", hint="lower the learning rate"):
+        """Train with early stopping on validation loss (kdbench.trainer.fit); returns the history. A NaN or
+        infinite loss raises kdbench.trainer.Diverged naming `run`, with `hint`."""
         from transformers import get_linear_schedule_with_warmup
 
         cfg = self.cfg
@@ -94,7 +96,7 @@ class Distiller:
         return fit(self.student, [record_length(r) for r, _, _ in examples],
                    lambda idx: self.batch_loss([examples[i] for i in idx]), lambda: self.evaluate(valid)[0],
                    optimizer, epochs=cfg.epochs, patience=cfg.patience, batch_size=cfg.batch_size, seed=cfg.seed,
-                   scheduler=scheduler, desc="distill", log=log)
+                   scheduler=scheduler, desc="distill", log=log, run=run, hint=hint)
 
 
 def transfer_examples(softlabels_dir, cfg):
@@ -110,22 +112,38 @@ def transfer_examples(softlabels_dir, cfg):
     return [records[i] for i in keep], [logits[i] for i in keep]
 
 
-def sweep_lr(fresh, examples, valid, cfg, log=print):
+def lr_hint(student_name):
+    """What to change when a student's loss diverges."""
+    return f"lower the learning rate (students.{student_name}.lr or distill.lr_grid)"
+
+
+def sweep_lr(fresh, examples, valid, cfg, log=print, run="distill", hint="lower the learning rate"):
     """The learning rate of `cfg.lr_grid` whose short run (`sweep_epochs` on a seeded sample of
     `sweep_examples` training examples) reaches the lowest validation loss, the criterion early stopping uses;
-    the test split plays no part. None without a grid (a learning rate set by hand)."""
+    the test split plays no part. None without a grid (a learning rate set by hand).
+    A rate whose loss turns NaN or infinite loses (its valid_loss is recorded as null); when every rate does,
+    KdbenchError naming `run`, with `hint`."""
     if not cfg.lr_grid:
         return None
     rng = random.Random(cfg.seed)
     sample = [examples[i] for i in sorted(rng.sample(range(len(examples)), min(cfg.sweep_examples, len(examples))))]
-    losses = {}
+    losses, diverged = {}, {}
     for lr in cfg.lr_grid:
         d, _ = fresh(dataclasses.replace(cfg, lr=lr, epochs=cfg.sweep_epochs, patience=cfg.sweep_epochs))
-        d.distill(sample, valid, log=lambda line: None)
+        try:
+            d.distill(sample, valid, log=lambda line: None, run=run, hint=hint)
+        except Diverged as e:  # this rate loses the sweep; fresh() reseeds, so the next try is unaffected
+            losses[lr], diverged[lr] = math.inf, e.detail
+            log(f"lr sweep: lr {lr:g}: diverged: {e.detail}")
+            continue
         losses[lr] = d.evaluate(valid)[0]["loss"]
         log(f"lr sweep: lr {lr:g}: valid loss {losses[lr]:.4f}")
+    if len(diverged) == len(cfg.lr_grid):
+        tries = "; ".join(f"lr {lr:g}: {detail}" for lr, detail in diverged.items())
+        raise KdbenchError(f"{run}: the lr sweep diverged at every rate of distill.lr_grid ({tries}): {hint}")
     chosen = min(cfg.lr_grid, key=lambda lr: (losses[lr], cfg.lr_grid.index(lr)))
-    return {"grid": list(cfg.lr_grid), "valid_loss": {f"{lr:g}": losses[lr] for lr in cfg.lr_grid},
+    return {"grid": list(cfg.lr_grid),
+            "valid_loss": {f"{lr:g}": None if lr in diverged else losses[lr] for lr in cfg.lr_grid},
             "chosen": chosen, "epochs": cfg.sweep_epochs, "examples": len(sample)}
 
 
@@ -158,12 +176,14 @@ def run_distill(task, student_name, variant, cfg, model_overrides, prepared_dir,
         table.weight.data.copy_(weights)
         return Distiller(student, vocab, kind, labels, run_cfg, device), info
 
-    sweep = sweep_lr(fresh, examples, splits["valid"], cfg)
+    run = f"distill {task}/{student_name}/{variant} seed {cfg.seed}"
+    hint = lr_hint(student_name)
+    sweep = sweep_lr(fresh, examples, splits["valid"], cfg, run=run, hint=hint)
     if sweep:
         cfg = dataclasses.replace(cfg, lr=sweep["chosen"])
     d, emb_info = fresh(cfg)
     student = d.student
-    history = d.distill(examples, splits["valid"])
+    history = d.distill(examples, splits["valid"], run=run, hint=hint)
     valid, _ = d.evaluate(splits["valid"])
     test, test_pred = d.evaluate(splits["test"])
     test["interval"] = stats.interval(kind, [gold_labels(r, kind) for r in splits["test"]], test_pred)

@@ -7,37 +7,32 @@ the same bytes, so `dvc status` and `git diff` only show real changes."""
 import json
 from pathlib import Path
 
-from kdbench.errors import KdbenchError
 from kdbench.io import atomic_path
-from kdbench.report.conclusions import basis, borrow, check_claims
+from kdbench.report.conclusions import check_claims
 from kdbench.report.page import render
 from kdbench.report.plots import COSTS, score_cost_png, trend_png
 from kdbench.report.recommend import budgets_from, recommend
-from kdbench.report.results import load_results, warn_stderr
+from kdbench.report.results import load_results
 from kdbench.report.tables import Table, bench_table, cost_table, scores_table, to_csv, to_markdown
 
 TREND_RUNS = 20  # recorded bench runs a trend plot shows
 
 
-def build_report(metrics_dir, records, params, out_dir, predictions_dir=None, replicas_dir=None, warn=None,
-                 history=(), claims_from=()):
-    """Write the report of the current pipeline under out_dir and return a summary of it.
+def build_report(layout, records, params, out_dir, warn=None, history=None):
+    """Write the report of a study under out_dir and return a summary of it.
 
-    metrics_dir: reports/metrics (teacher.json and <student>/<variant>.json per task); records: bench rows,
-    one per task x model x variant x runtime; params: the config.Params whose tasks x students x variants
-    are reported, and whose `report` block holds the budgets (latency_ms, size_mb, max_score_loss);
-    predictions_dir / replicas_dir: the runs' test predictions and the replicas' metrics, for the paired tests
-    behind the claims; warn: where warnings go (default stderr); history: the recorded benchmark runs
-    (kdbench.bench.history.load), drawn per task once there are two; claims_from: other reports' report.json
-    (the seeds and study profiles'), in order, whose verdicts stand in for the claims these runs cannot test
-    or test on fewer seeds, when they have the same basis (conclusions.basis), and a warning when not. Writes:
+    layout: where the study's and its setup's files are (kdbench.layout: the teachers' and each run's metrics,
+    the replicas' metrics and the test predictions behind the claims' paired tests); records: bench rows, one
+    per task x model x variant x runtime; params: the config.Params whose tasks x students x variants are
+    reported, and whose `report` block holds the budgets (latency_ms, size_mb, max_score_loss); warn: where
+    warnings go (default stderr); history: {task: its recorded benchmark runs} (kdbench.bench.history.load),
+    drawn per task once there are two. Writes:
       tables/{scores,cost,bench}.{csv,md}, plots/<task>-{latency,size,trend}.png, recommendation.md,
       conclusions.md, report.json (this summary) and index.html (all of it on one page)."""
     out_dir = Path(out_dir)
     budgets = budgets_from(params.report)
-    others = _other_reports(claims_from, params, warn or warn_stderr)  # read before anything is written
-    results = load_results(metrics_dir, records, params, predictions_dir, replicas_dir,
-                           **({"warn": warn} if warn else {}))
+    history = history or {}
+    results = load_results(layout, records, params, **({"warn": warn} if warn else {}))
     written = []
 
     def write(rel, data):
@@ -58,8 +53,8 @@ def build_report(metrics_dir, records, params, out_dir, predictions_dir=None, re
                                  [*results.student_order, "reference"])
             write(f"plots/{task.name}-{cost}.png", png)
             plots.append((f"{task.name}: test macro F1 vs {cost}", png))
-        if len(history) >= 2:
-            recent = history[-TREND_RUNS:]
+        if len(history.get(task.name, [])) >= 2:
+            recent = history[task.name][-TREND_RUNS:]
             png = trend_png(task.name, recent)
             write(f"plots/{task.name}-trend.png", png)
             plots.append((f"{task.name}: the last {len(recent)} recorded benchmark runs", png))
@@ -68,8 +63,6 @@ def build_report(metrics_dir, records, params, out_dir, predictions_dir=None, re
     write("recommendation.md", "# Which student should I ship?\n\n"
           + "".join(f"**{r.question()}**\n\n{r.answer()}\n\n" for r in recs))
     claims = check_claims(results)
-    for path, other in others:
-        borrow(claims, other["evidence"], str(path.with_name("conclusions.md")))
     write("conclusions.md", _conclusions_markdown(claims))
 
     summary = {
@@ -78,8 +71,7 @@ def build_report(metrics_dir, records, params, out_dir, predictions_dir=None, re
                                      "pick": (r.pick or {}).get("id")} for r in recs},
         "claims": {c.key: c.verdict for c in claims},
         "evidence": {c.key: {"verdict": c.verdict, "summary": c.summary, "seeds": c.seeds, "pairs": list(c.pairs)}
-                     for c in claims if c.source is None},
-        "basis": basis(params),
+                     for c in claims},
     }
     write("report.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     lede = (f"{len(results.tasks)} tasks ({', '.join(t.name for t in results.tasks)}), "
@@ -92,36 +84,10 @@ def build_report(metrics_dir, records, params, out_dir, predictions_dir=None, re
     return {"out_dir": str(out_dir), "files": sorted(written), **summary}
 
 
-def _other_reports(paths, params, warn):
-    """[(path, report.json)] of the other reports whose verdicts may stand in here: those on this basis.
-    A missing one is skipped with a warning (its profile has not run yet); an unreadable one is an error."""
-    out = []
-    for path in map(Path, paths):
-        if not path.is_file():
-            warn(f"{path}: not found, no verdicts taken from it (run its profile: README, Profiles)")
-            continue
-        try:
-            other = json.loads(path.read_text(encoding="utf-8"))
-            evidence = other["evidence"] if isinstance(other, dict) else None
-            if not isinstance(evidence, dict):
-                raise KeyError("evidence")
-        except (json.JSONDecodeError, UnicodeDecodeError, KeyError) as e:
-            raise KdbenchError(f"{path}: not a kdbench report.json ({type(e).__name__}: {e}); rebuild it with "
-                               "its profile's kdbench report") from None
-        if other.get("basis") == basis(params):
-            out.append((path, other))
-        else:
-            warn(f"{path}: its runs stand on other data, teachers or transfer set than these (params seed, "
-                 "fetch, tasks, teacher, softlabels): its verdicts are not shown")
-    return out
-
-
 def _conclusions_markdown(claims):
     lines = ["# The paper's claims on this data", ""]
     for c in claims:
         lines += [f"## {c.verdict.upper()}: {c.statement}", "", f"Rule: {c.rule}.", "", c.summary, ""]
-        if c.source:
-            lines += [c.source_note(), ""]
         if c.details is not None:
             lines += [to_markdown(c.details)]
     return "\n".join(lines)

@@ -10,14 +10,11 @@ both runs have (the cheap students are replicated with more seeds: the `replicat
   not tested                 no pair of runs could test it
 A claim "for every student" needs every pair held; a claim "on average" pools the pairs' differences.
 
-A report may show another report's verdict (`borrow`) when both stand on the same basis (`basis`: the same
-data, teachers and transfer set) and this one could not test the claim (the quick profile has no ablation
-variants: the study's) or tested it on fewer seeds a pair (the quick profile's one seed: the seeds profile's 3).
+A learning rate that each run picked by the same sweep (`lr_grid`) is part of the recipe, not a difference
+between the variants: pairs may differ in it. A study that lacks the runs to test a claim says "not tested":
+the studies that do test it are named in the README.
 """
 
-import dataclasses
-import hashlib
-import json
 from dataclasses import dataclass
 
 from kdbench import stats
@@ -40,27 +37,19 @@ class Claim:
     details: Table | None = None
     seeds: int = 0                  # the most seeds a compared pair had (0: not a paired claim, or not tested)
     pairs: tuple = ()               # the pairs compared, "task/student: a - b"
-    source: str | None = None       # another report the verdict was taken from (`borrow`)
-    seeds_here: int = 0             # this report's own seeds a pair, when the verdict was taken from another
-
-    def source_note(self):
-        if not self.source:
-            return ""
-        here = (f"Tested here on {self.seeds_here} seed(s) a pair; the verdict is the one in {self.source}, over "
-                f"{self.seeds} seeds a pair" if self.seeds_here else f"This profile has no runs that test it: the verdict is "
-                f"the one in {self.source}")
-        return f"{here}, on the same data, teachers and transfer set, where its pairs are."
 
 
 def pairs(students, key, better, worse, free=()):
     """(a, b) pairs of runs of the same task and student whose settings differ in `key` (and at most in the
-    keys of `free`), with `better(a.settings[key])` and `worse(b.settings[key])` true."""
+    keys of `free`, and in the learning rate when both swept the same grid for it), with
+    `better(a.settings[key])` and `worse(b.settings[key])` true."""
     out = []
     for a in students:
         for b in students:
             if (a.task, a.model) != (b.task, b.model) or not (better(a.settings[key]) and worse(b.settings[key])):
                 continue
-            same = {k for k in a.settings if k not in (key, *free)}
+            swept = a.settings.get("lr_grid") and a.settings.get("lr_grid") == b.settings.get("lr_grid")
+            same = {k for k in a.settings if k not in (key, *free, *(("lr",) if swept else ()))}
             if all(a.settings[k] == b.settings.get(k) for k in same) and a.settings[key] != b.settings[key]:
                 out.append((a, b))
     return out
@@ -227,28 +216,3 @@ def check_claims(results):
     """Every claim of the paper that kdbench re-checks, in the paper's order of importance."""
     return [kd_beats_nokd(results), small_students_best_trade_off(results), mse_beats_kl(results),
             teacher_embeddings_best(results), unlabeled_helps(results), augmentation_helps(results)]
-
-
-def basis(params):
-    """A digest of what a profile's runs stand on: the data, the teachers and the transfer set (params seed,
-    fetch, tasks, teacher, softlabels). Two profiles with the same basis distil from the same teachers' labels
-    (DVC restores one's teacher and soft-label stages for the other), so their verdicts can stand together."""
-    full = dataclasses.asdict(params)
-    keep = {k: full[k] for k in ("seed", "fetch", "tasks", "teacher", "softlabels")}
-    return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def borrow(claims, other, source):
-    """Claims this report could not test, or tested on fewer seeds a pair than another report did on every one
-    of the same pairs, take that report's verdict and summary (`other`: its report.json's "evidence"), marked
-    with `source`, where its pairs are."""
-    for c in claims:
-        theirs = other.get(c.key)
-        if not theirs or theirs["verdict"] == NOT_TESTED:
-            continue
-        more_seeds = c.seeds and theirs.get("seeds", 0) > c.seeds and set(c.pairs) <= set(theirs.get("pairs", ()))
-        if c.verdict == NOT_TESTED or more_seeds:
-            c.seeds_here = 0 if c.verdict == NOT_TESTED else c.seeds
-            c.verdict, c.summary, c.details, c.source = theirs["verdict"], theirs["summary"], None, source
-            c.seeds = theirs.get("seeds", 0)
-    return claims

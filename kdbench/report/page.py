@@ -82,7 +82,7 @@ def render(title, lede, recommendations, tables, plots, claims, provenance):
     parts.append('<section id="plots"><h2>Score vs cost</h2>\n<p class="lede">Every student x variant x runtime; '
                  "ringed points form the Pareto frontier (no other point is both cheaper and better). Red dotted "
                  "lines: the budgets; grey dashed: the non-neural reference. Trend plots (once two benchmark "
-                 "runs are recorded in reports/history/bench.jsonl): each case across runs, labelled by commit."
+                 "runs are recorded in reports/history/<task>.jsonl): each case across runs, labelled by commit."
                  "</p>\n")
     for caption, data in plots:
         parts.append(f"<figure>{_png(data, caption)}<figcaption>{esc(caption)}</figcaption></figure>\n")
@@ -94,8 +94,6 @@ def render(title, lede, recommendations, tables, plots, claims, provenance):
         parts.append(f'<div class="claim" data-claim="{esc(c.key)}"><div><span class="verdict {cls}">'
                      f"{esc(c.verdict)}</span><strong>{esc(c.statement)}</strong></div>"
                      f'<p class="rule">Rule: {esc(c.rule)}.</p><p>{esc(c.summary)}</p>')
-        if c.source:
-            parts.append(f'<p class="rule">{esc(c.source_note())}</p>')
         if c.details is not None:
             parts.append(f"<details><summary>{len(c.details.rows)} comparisons</summary>"
                          f"{table_html(c.details)}</details>")

@@ -108,38 +108,33 @@ def _read(path):
     return json.loads(Path(path).read_text(encoding="utf-8")) if path and Path(path).is_file() else None
 
 
-def load_results(metrics_dir, records, params, predictions_dir=None, replicas_dir=None, warn=warn_stderr):
-    """The current pipeline's runs (params: a config.Params) from metrics_dir/<task>/teacher.json and
-    <task>/<student>/<variant>.json, with the replicas' seeds (replicas_dir/<task>/<student>/<variant>/
-    seed<N>.json) and the test predictions behind paired tests (predictions_dir), and its bench records
-    flattened. Runs not yet trained are absent; files of runs outside the pipeline are reported via `warn`."""
-    metrics_dir = Path(metrics_dir)
-    preds_dir = Path(predictions_dir) if predictions_dir else None
+def load_results(layout, records, params, warn=warn_stderr):
+    """The study's runs (params: a config.Params; layout: where its files are, kdbench.layout): each task's
+    teacher metrics and predictions from the setup, each run's metrics from the study, with its replicas' seeds
+    and the test predictions behind paired tests, and the bench records flattened. Runs not yet trained are
+    absent; metrics files of runs the study does not list are reported via `warn`."""
     defaults = dataclasses.asdict(DistillConfig())
     tasks, students, read = [], [], set()
     for task in params.tasks:
-        teacher_file = metrics_dir / task / "teacher.json"
+        teacher_file = layout.teacher_metrics(task)
         if not teacher_file.is_file():
             continue
         read.add(teacher_file)
         tasks.append(_task_result(task, json.loads(teacher_file.read_text(encoding="utf-8")),
-                                  _read(preds_dir and preds_dir / task / "teacher.json")))
+                                  _read(layout.teacher_predictions(task))))
         for student in params.students:
             for variant in params.variants:
-                path = metrics_dir / task / student / f"{variant}.json"
+                path = layout.student_metrics(task, student, variant)
                 if not path.is_file():
                     continue
                 read.add(path)
                 m = json.loads(path.read_text(encoding="utf-8"))
                 settings = m.get("settings") or _older_settings(m, defaults)
                 seeds, preds, f1s = [], [], []
-                runs = [(m, preds_dir and preds_dir / task / student / f"{variant}.json")]
-                if replicas_dir and student in params.replicate.students:
-                    runs += [(_read(Path(replicas_dir) / task / student / variant / f"seed{s}.json"),
-                              preds_dir and preds_dir / task / student / f"{variant}.seed{s}.json")
-                             for s in params.replicate.seeds]
-                for run, pred_path in runs:
-                    pred = _read(pred_path)
+                extra = params.replicate.seeds if student in params.replicate.students else []
+                for seed in [None, *extra]:
+                    run = m if seed is None else _read(layout.student_metrics(task, student, variant, seed))
+                    pred = _read(layout.student_predictions(task, student, variant, seed))
                     if run is not None and pred is not None:
                         seeds.append(pred["seed"])
                         preds.append(pred["pred"])
@@ -147,11 +142,13 @@ def load_results(metrics_dir, records, params, predictions_dir=None, replicas_di
                 students.append(StudentResult(task, student, variant, m["test"]["macro_f1"], m.get("params"),
                                               m.get("params_without_embeddings"), m.get("file_bytes"), settings,
                                               m["test"].get("interval"), tuple(seeds), tuple(preds), tuple(f1s)))
+    metrics_dir = layout.reports / "metrics"
     leftovers = sorted(str(p.relative_to(metrics_dir)) for p in metrics_dir.rglob("*.json")
-                       if p not in read and not any(part.startswith(".") for part in p.parts))
+                       if p not in read and not any(part.startswith(".") for part in p.parts)) \
+        if layout.study is not None else []
     if leftovers:
-        warn(f"{metrics_dir}: ignored {len(leftovers)} metrics file(s) of runs that are not in the current "
-             f"pipeline (params.yaml): {', '.join(leftovers[:3])}{', ...' if len(leftovers) > 3 else ''}")
+        warn(f"{metrics_dir}: ignored {len(leftovers)} metrics file(s) of runs the study does not list "
+             f"(params.yaml): {', '.join(leftovers[:3])}{', ...' if len(leftovers) > 3 else ''}")
     unvaried = ("teacher", "reference")  # the models without distill variants
     records = [r for r in records if r.get("task") in params.tasks
                and (r.get("model") in unvaried or r.get("model") in params.students

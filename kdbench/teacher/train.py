@@ -52,8 +52,14 @@ def build(backbone_dir, meta, cfg):
     return model
 
 
-def train_teacher(backbone_dir, meta, train, valid, cfg, log=print):
-    """Fine-tune; returns (best model by validation loss, history)."""
+def lr_hint(task):
+    """What to change when the teacher's loss diverges."""
+    return f"lower the learning rate (teacher.lr and teacher.head_lr, or tasks.{task}.teacher.lr)"
+
+
+def train_teacher(backbone_dir, meta, train, valid, cfg, log=print, run="teacher", hint="lower the learning rate"):
+    """Fine-tune; returns (best model by validation loss, history). A NaN or infinite loss raises
+    kdbench.trainer.Diverged naming `run`, with `hint`."""
     seed_everything(cfg.seed, cfg.threads)
     device = resolve_device(cfg.device)
     model = build(backbone_dir, meta, cfg).to(device)
@@ -74,7 +80,7 @@ def train_teacher(backbone_dir, meta, train, valid, cfg, log=print):
 
     history = fit(model, [record_length(r) for r in train], batch_loss, lambda: score(model, valid, device)[0],
                   optimizer, epochs=cfg.epochs, patience=cfg.patience, batch_size=cfg.batch_size, seed=cfg.seed,
-                  scheduler=scheduler, desc="teacher", log=log)
+                  scheduler=scheduler, desc="teacher", log=log, run=run, hint=hint)
     return model, history
 
 
@@ -92,7 +98,8 @@ def run_teacher(task, cfg, prepared_dir, backbone_dir, out_dir, metrics_path, pr
     same bytes."""
     meta, splits = load_prepared(prepared_dir)
     cfg = resolve_auto(cfg, backbone_dir)
-    model, history = train_teacher(backbone_dir, meta, splits["train"], splits["valid"], cfg)
+    model, history = train_teacher(backbone_dir, meta, splits["train"], splits["valid"], cfg,
+                                   run=f"teacher {task}", hint=lr_hint(task))
     device = resolve_device(cfg.device)
     scores, pred = {}, {}
     for s in ("valid", "test"):

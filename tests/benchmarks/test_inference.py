@@ -7,26 +7,28 @@ RSS, size, versions, DVC hashes) goes into the benchmark JSON's `extra_info`: se
 
 import itertools
 import os
-from pathlib import Path
 
 import pytest
 from pytest_benchmark.stats import Stats
 
+from kdbench import config
 from kdbench.bench.harness import Harness, discover
 
-ROOT = Path(os.environ.get("KDBENCH_ROOT", Path(__file__).resolve().parents[2]))
-CASES = discover(ROOT) if (ROOT / "params.yaml").is_file() else []
+# the study to measure (`kdbench bench` sets both): KDBENCH_PARAMS=studies/quick/params.yaml, KDBENCH_TASKS=smsa
+PARAMS = os.environ.get("KDBENCH_PARAMS", "")
+TASKS = [t for t in os.environ.get("KDBENCH_TASKS", "").split(",") if t] or None
+CASES = discover(config.load(PARAMS), TASKS) if PARAMS else []
 
 
 @pytest.fixture(scope="session")
 def harness(tmp_path_factory):
-    return Harness(ROOT, work_dir=tmp_path_factory.mktemp("bench"))
+    return Harness(config.load(PARAMS), work_dir=tmp_path_factory.mktemp("bench"))
 
 
 @pytest.mark.parametrize("case", CASES or [None], ids=[c.id for c in CASES] or ["no-models"])
 def test_inference(benchmark, harness, case):
     if case is None:
-        pytest.skip(f"no trained models under {ROOT / 'models'}: run `dvc repro` first")
+        pytest.skip("no trained models: set KDBENCH_PARAMS to a study's params.yaml after its `dvc repro`")
     prep = harness.prepare(case)
     warm, timed = harness.rounds(prep)
     feed = itertools.chain(warm, timed)  # pytest-benchmark calls setup before each warm-up and timed round
