@@ -13,14 +13,16 @@ setup:
 test:
 	PATH=$(abspath $(BIN)):$$PATH HF_HUB_OFFLINE=1 KDBENCH_DATA_MIRROR=$${KDBENCH_DATA_MIRROR:-../shared/data} $(BIN)/pytest -q
 
+STUDY ?= quick
 repro:
-	PATH=$(abspath $(BIN)):$$PATH KDBENCH_DATA_MIRROR=$${KDBENCH_DATA_MIRROR:-../shared/data} dvc repro
+	PATH=$(abspath $(BIN)):$$PATH KDBENCH_DATA_MIRROR=$${KDBENCH_DATA_MIRROR:-../shared/data} dvc repro studies/$(STUDY)/dvc.yaml
 
-# reports/index.png, the screenshot of the report kept in git (after `dvc repro`; needs Chromium)
-screenshot: reports/index.html
+# studies/<study>/reports/index.png, the screenshot of a study's report kept in git (after its repro; needs Chromium)
+REPORT := studies/$(STUDY)/reports
+screenshot: $(REPORT)/index.html
 	$(CHROMIUM) --headless --disable-gpu --no-sandbox --hide-scrollbars --no-first-run --disable-background-networking \
-		--user-data-dir=$$(mktemp -d) --window-size=1280,4000 --screenshot=reports/.index.tmp.png \
-		file://$(abspath reports/index.html) && mv reports/.index.tmp.png reports/index.png
+		--user-data-dir=$$(mktemp -d) --window-size=1280,4000 --screenshot=$(REPORT)/.index.tmp.png \
+		file://$(abspath $(REPORT)/index.html) && mv $(REPORT)/.index.tmp.png $(REPORT)/index.png
 
 # the kdbench image: docker build where a Docker engine runs, else buildah on a local Debian base (scripts/image.sh)
 image:

@@ -5,10 +5,10 @@ One student (smsa bilstm kd) is made wider, so that it really does more work and
 and `--runs` times while two busy processes keep both cores loaded, and the verdicts are counted per case.
 The slowed student's true latency ratio per runtime is measured once, long, beside the counts.
 
-    python scripts/validate_gate.py REPO [--runs 10] [--threshold 0.05] [--out reports/validation/gate.md]
+    python scripts/validate_gate.py REPO [--study smoke] [--runs 10] [--threshold 0.05] [--out reports/validation/gate.md]
 
-REPO is a git + DVC repository whose HEAD holds a finished `dvc repro` (the end-to-end test's smoke
-repository, `$KDBENCH_SMOKE_DIR/repo`, is one). Its smsa bilstm kd model is changed and then restored.
+REPO is a git + DVC repository whose HEAD holds a finished `dvc repro` of the study (the end-to-end tests'
+smoke repository, `$KDBENCH_SMOKE_DIR/repo`, is one). Its smsa bilstm kd model is changed and then restored.
 """
 
 import argparse
@@ -37,7 +37,7 @@ def _flops(student, length=24):
     return counter.get_total_flops()
 
 
-def widen(repo, model_dir):
+def widen(study, model_dir):
     """Save a wider copy of the student over model_dir: the smallest even `hidden` (2 * hidden splits over the
     attention heads) whose eager latency, measured side by side against HEAD's, is TARGET times the original.
     On a model this small, added work shows only partly as added time (+15% FLOPs gave +3-7% here), so the
@@ -50,7 +50,7 @@ def widen(repo, model_dir):
         wider = create_student("bilstm", config["vocab_size"], config["kind"], len(config["labels"]),
                                pad_id=vocab.pad_id, **overrides).eval()
         save_student(wider, vocab, {**config, "overrides": overrides}, model_dir)
-        (c,) = side_by_side("HEAD", repo, 0.01, seconds=15.0, select=SLOWED + "-eager", log=lambda s: None)
+        (c,) = side_by_side("HEAD", study, 0.01, seconds=15.0, select=SLOWED + "-eager", log=lambda s: None)
         print(f"hidden {hidden} -> {h}: FLOPs x{_flops(wider) / base:.3f}, eager latency x{c.ratio:.3f}", flush=True)
         if c.ratio >= TARGET:
             return hidden, h, _flops(wider) / base, c.ratio
@@ -62,14 +62,14 @@ def _spin():
         pass
 
 
-def gate_runs(repo, runs, threshold, loaded):
+def gate_runs(study, runs, threshold, loaded):
     busy = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(2 if loaded else 0)]
     for p in busy:
         p.start()
     try:
         out = []
         for i in range(runs):
-            results = side_by_side("HEAD", repo, threshold, seconds=20.0, select="smsa-bilstm", log=lambda s: None)
+            results = side_by_side("HEAD", study, threshold, seconds=20.0, select="smsa-bilstm", log=lambda s: None)
             out.append(results)
             print(f"{'loaded' if loaded else 'idle'} run {i + 1}/{runs}: "
                   + ", ".join(f"{c.case} {c.verdict} {c.low:.3f}-{c.high:.3f}" for c in results), flush=True)
@@ -100,21 +100,23 @@ def table(runs_by_condition, threshold):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("repo", type=Path)
+    ap.add_argument("--study", default="smoke")
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--threshold", type=float, default=0.05)
     ap.add_argument("--out", type=Path, default=Path("reports/validation/gate.md"))
     args = ap.parse_args()
     repo = args.repo.resolve()
-    model_dir = repo / "models/smsa/bilstm/kd"
+    study = repo / "studies" / args.study / "params.yaml"
+    model_dir = repo / "studies" / args.study / "models/smsa/bilstm/kd"
     if subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo, capture_output=True,
                       text=True).stdout.strip():
         sys.exit(f"{repo}: commit its state first: HEAD is the baseline the gate compares against")
     started = time.time()
     try:
-        old, new, ratio, eager = widen(repo, model_dir)
-        truth = side_by_side("HEAD", repo, 0.01, seconds=60.0, select=SLOWED + "-", log=lambda s: None)
-        runs = {"idle": gate_runs(repo, args.runs, args.threshold, loaded=False),
-                "loaded (2 busy processes)": gate_runs(repo, args.runs, args.threshold, loaded=True)}
+        old, new, ratio, eager = widen(study, model_dir)
+        truth = side_by_side("HEAD", study, 0.01, seconds=60.0, select=SLOWED + "-", log=lambda s: None)
+        runs = {"idle": gate_runs(study, args.runs, args.threshold, loaded=False),
+                "loaded (2 busy processes)": gate_runs(study, args.runs, args.threshold, loaded=True)}
     finally:
         subprocess.run(["dvc", "checkout", "--force", str(model_dir)], cwd=repo, capture_output=True)
     report = [

@@ -109,24 +109,38 @@ def covers(dep, path):
     return Path(dep) == rel or Path(dep) in rel.parents
 
 
-@pytest.mark.parametrize("name, subcommand, deps", stages(), ids=[s[0] for s in stages()])
-def test_stage_depends_on_every_module_it_runs(name, subcommand, deps):
+def problems(name, subcommand, deps):
+    """What is wrong with a stage's code deps: files it runs and does not depend on, code deps it never runs, and
+    folders it depends on that hold files it never runs (a change there would rerun it for nothing)."""
     needed = command_files(subcommand)
+    out = []
     missing = sorted(str(p.relative_to(REPO)) for p in needed if not any(covers(d, p) for d in deps))
-    assert not missing, f"dvc.yaml stage {name!r} runs these files but does not depend on them: {missing}"
+    if missing:
+        out.append(f"stage {name!r} runs these files but does not depend on them: {missing}")
     code_deps = [d for d in deps if d.split("/")[0] in (PACKAGE, "tests")]
     unused = [d for d in code_deps if not any(covers(d, p) for p in needed)]
-    assert not unused, f"dvc.yaml stage {name!r} depends on code it never runs: {unused}"
-    # a directory dep is only for a folder the stage runs all of (else a change elsewhere in it reruns it)
+    if unused:
+        out.append(f"stage {name!r} depends on code it never runs: {unused}")
     extra = sorted(str(p.relative_to(REPO)) for d in code_deps if (REPO / d).is_dir()
                    for p in (REPO / d).rglob("*.py") if p not in needed)
-    assert not extra, f"dvc.yaml stage {name!r} depends on folders holding files it never runs: {extra}"
+    if extra:
+        out.append(f"stage {name!r} depends on folders holding files it never runs: {extra}")
+    return out
 
 
-def test_the_check_sees_a_missing_dep(tmp_path):
-    """Removing one dep of the distill stage is caught (the check itself can fail)."""
+@pytest.mark.parametrize("name, subcommand, deps", stages(), ids=[s[0] for s in stages()])
+def test_stage_depends_on_every_module_it_runs(name, subcommand, deps):
+    assert not problems(name, subcommand, deps)
+
+
+def test_the_check_sees_a_missing_an_unused_and_a_too_wide_dep():
+    """The check itself can fail: the distill stage's deps without metrics.py, with the report's code, and with
+    all of kdbench/bench (it runs none of it) each give the problem that names them."""
     (name, subcommand, deps), = [s for s in stages() if s[0] == "study.dvc.yaml:distill"]
-    needed = command_files(subcommand)
-    assert REPO / "kdbench" / "metrics.py" in needed and REPO / "kdbench" / "trainer.py" in needed
-    fewer = [d for d in deps if d != "kdbench/metrics.py"]
-    assert not any(covers(d, REPO / "kdbench" / "metrics.py") for d in fewer)
+    assert not problems(name, subcommand, deps)
+    (missing,) = problems(name, subcommand, [d for d in deps if d != "kdbench/metrics.py"])
+    assert "does not depend on them: ['kdbench/metrics.py']" in missing
+    (unused,) = problems(name, subcommand, [*deps, "kdbench/report/plots.py"])
+    assert "never runs: ['kdbench/report/plots.py']" in unused
+    wide = problems(name, subcommand, [d for d in deps if d != "kdbench/students"] + ["kdbench"])
+    assert len(wide) == 1 and "folders holding files it never runs" in wide[0] and "kdbench/bench/gate.py" in wide[0]
