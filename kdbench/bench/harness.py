@@ -42,7 +42,7 @@ class Case:
     variant: str | None     # distill variant (None for the teacher and the reference)
     runtime: str
     layout: Layout = None   # where its model lives (kdbench.layout)
-    exports: Path | None = None  # where its exports go (default: the study's exports/<task>, a bench output)
+    exports: Path | None = None  # where its exports go (default: the study's exports/<task>, remade by each bench)
 
     @property
     def id(self):
