@@ -7,6 +7,7 @@ its benchmark against studies/smoke/baseline.json."""
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -236,7 +237,12 @@ def test_exported_student_runs_without_torch(smoke_repo, tmp_path):
         folder = repo / "shipped" / task
         assert {p.name for p in folder.iterdir()} >= {"model.onnx", "model.int8.onnx", "student.json", "predict.py",
                                                      "MODEL_CARD.md"}
-        assert "Test macro F1" in (folder / "MODEL_CARD.md").read_text()
+        card = (folder / "MODEL_CARD.md").read_text()
+        from kdbench.bench.harness import dvc_md5
+        weights = dvc_md5(repo / STUDY / f"models/{task}/{student}/kd")
+        # its figures are of these weights: the bench rows whose student md5 is theirs, and where it came from
+        assert "Test macro F1" in card and f"Weights: DVC md5 `{weights}`" in card and "on these weights" in card
+        assert "fine-tuned here from `tiny-random`" in card and re.search(r"\d+ own, \d+ pool, \d+ augment texts", card)
         lines = [" ".join(r[field]) if field == "tokens" else r[field] for r in map(
             json.loads, (repo / SETUP / f"data/prepared/{task}/test.jsonl").read_text().splitlines())]
         (tmp_path / "in.txt").write_text("\n".join(lines) + "\n")
@@ -247,6 +253,13 @@ def test_exported_student_runs_without_torch(smoke_repo, tmp_path):
                       "smoke", "predict", "--task", task, "--student", student, "--input", str(tmp_path / "in.txt"))
         assert kdbench.returncode == 0, kdbench.stderr[-2000:]
         assert shipped.stdout == kdbench.stdout and len(shipped.stdout.splitlines()) == len(lines)
+        api = subprocess.run([sys.executable, "-c", NO_TORCH + f"import sys, json\nsys.path.insert(0, {str(folder)!r})\n"
+                              f"from predict import Predictor\nprint(json.dumps(Predictor({str(folder)!r})("
+                              f"{lines[:3]!r})))"], capture_output=True, text=True)  # the documented Python call
+        assert api.returncode == 0, api.stderr[-2000:]
+        first = [line.split() if field == "tokens" else line for line in shipped.stdout.splitlines()[:3]]
+        assert json.loads(api.stdout) == ([[w.split("/")[-1] for w in f] for f in first] if field == "tokens"
+                                          else first)
         print(f"{task} {student}: peak RSS {_peak_kib(shipped.stderr) / 1024:.0f} MB without torch, "
               f"{_peak_kib(kdbench.stderr) / 1024:.0f} MB with")
         assert _peak_kib(shipped.stderr) < _peak_kib(kdbench.stderr)
