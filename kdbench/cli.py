@@ -1,4 +1,4 @@
-"""`kdbench <command>`: one subcommand per DVC stage, plus `tasks`, `predict`, `gate`, `profile` and `use`.
+"""`kdbench <command>`: one subcommand per DVC stage, plus `tasks`, `predict`, `export`, `gate`, `profile` and `grid`.
 Thin: each subcommand is a module of kdbench/commands; it parses its arguments, loads the params of a study
 or a setup and calls one module function. User mistakes print one line and exit 2."""
 

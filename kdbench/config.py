@@ -82,6 +82,9 @@ class FetchConfig:
 class TeacherConfig:
     backbone: Annotated[str, Field(min_length=1)] = "e5-small"  # e5-small | minilm | tiny-random (offline) |
     # a hub id | a local directory
+    checkpoint: str = ""            # a fine-tuned model used as it is, not trained: a folder under checkpoints/ or
+    # a hub id (kdbench.teacher.checkpoint); "" = fine-tune the backbone
+    label_map: dict[str, str] = field(default_factory=dict)  # checkpoint label -> task label, where names differ
     pooling: Literal["auto", "mean", "first"] = "auto"  # auto = what the backbone was trained with
     prefix: str = "auto"            # text prepended to classification inputs; auto = "query: " for e5, else ""
     num_layers: Count = 0           # keep only the lowest N encoder layers (0 = all)
@@ -214,6 +217,14 @@ def _default_grid():  # the stages that train or label with 2 threads ask for 2 
 
 
 @dataclass
+class UnlabeledConfig:
+    """tasks.<name>.unlabeled: your own texts for the transfer set (kdbench.data.unlabeled)."""
+    file: Annotated[str, Field(pattern=r"^[^/\\]*$")] = ""  # in data/custom/<task>/: .txt (a text a line), .csv, .tsv
+    column: Annotated[str, Field(min_length=1)] = "text"  # csv / tsv: the column holding the texts
+    public_pool: bool = True        # the public pool beside your texts; false: yours replace it
+
+
+@dataclass
 class TaskConfig:
     """params.yaml `tasks.<name>`; every key is optional."""
     max_train: Count = 0            # cap on training examples (0 = all); a seeded sample
@@ -223,6 +234,7 @@ class TaskConfig:
     scheme: Literal[SCHEMES] = "auto"  # custom conll: bio | plain (each tag a one-word chunk) | auto
     tag_column: TagColumn = -1      # custom conll: the tag's column (0 is the token; -1 = the last)
     teacher: dict = field(default_factory=dict)  # overrides of the teacher block for this task
+    unlabeled: UnlabeledConfig = field(default_factory=UnlabeledConfig)  # your own texts for the transfer set
 
 
 BLOCKS = {"fetch": FetchConfig, "teacher": TeacherConfig, "softlabels": SoftlabelConfig, "distill": DistillConfig,

@@ -108,11 +108,25 @@ def _dvc(args, cwd, env, check=True):
 def push_run_cache(workspace):
     """`dvc push --run-cache`, plus the objects of the run-cache entries' uncached outputs: DVC 3 pushes the
     entries but only the objects its workspace's dvc.lock caches, so a stage's `cache: false` metrics would
-    be missing wherever the entry is restored from the remote (and the stage would run again there)."""
+    be missing wherever the entry is restored from the remote (and the stage would run again there).
+
+    Only whole entries go, each once: a node's workers share its cache, and DVC's own push copies every file
+    under runs/, the temporary file of an entry another worker is still writing too. In the remote that empty
+    `.*.tmp` file is the newest of its stage's entries, so every later restore of the stage read it as a
+    corrupted entry and ran the stage again (seen here: a teacher trained three times in one grid)."""
     from dvc.repo import Repo
 
     with contextlib.chdir(workspace), Repo(".") as repo:  # DVC places the entries' stages relative to the cwd
-        entries = repo.stage_cache.push(None)
+        local = Path(repo.cache.legacy.path)
+        dest = repo.cloud.get_remote_odb(None, "push --run-cache", hash_name="md5-dos2unix")
+        entries = []
+        for entry in sorted((local / "runs").glob("*/*/*")):
+            if entry.name.startswith("."):  # being written: its worker pushes it when it is whole
+                continue
+            target = dest.fs.join(dest.path, *entry.relative_to(local).parts)
+            if not dest.fs.exists(target):
+                dest.fs.put_file(str(entry), target)  # a temporary file, then a rename: never half there
+            entries.append((entry.parent.name, entry.name))
         for objs in repo.stage_cache.get_used_objs(entries).values():
             repo.cloud.push(objs)
 

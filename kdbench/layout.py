@@ -43,6 +43,10 @@ class Layout:
     def teacher_predictions(self, task):
         return self.setup / "reports" / "predictions" / task / "teacher.json"
 
+    @property
+    def checkpoints(self):  # fine-tuned teachers a user brings (teacher.checkpoint): every teacher stage reads it
+        return self.setup.parent.parent / "checkpoints"
+
     # ---- the study: one run per task x student x variant, and its replicas (seed not None) ----
     @property
     def root(self):

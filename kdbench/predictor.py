@@ -3,6 +3,9 @@ no torch and no kdbench. `kdbench export` copies this file into the folder as pr
 
     python predict.py [--int8] [--input FILE] < input.txt
 
+or from Python, beside this file: `from predict import Predictor; Predictor(".")(["makanannya enak"])`
+returns one prediction per input (a label; a list of labels for multi-aspect and tagging tasks).
+
 One input per line: a text; `text<TAB>text_b` for sentence pairs; space-separated tokens for tagging;
 `question<TAB>passage` for QA tagging. Prints one line per input: the label, `aspect=label ...` for
 multi-aspect tasks, `token/tag ...` for tagging. It encodes exactly as the student was trained (the same
@@ -92,6 +95,11 @@ class Predictor:
         return {name: feed[name] for name in self.inputs}, pos
 
     # ---- labels ---------------------------------------------------------------------------------------
+    def __call__(self, inputs):
+        """One prediction per input, each given as a line of predict.py's input (a text; text<TAB>text_b for
+        pairs; space-separated tokens for tagging; question<TAB>passage for QA tagging)."""
+        return [self.predict(parse_line(line, self.kind, n)) for n, line in enumerate(inputs, 1)]
+
     def predict(self, record):
         """The label (single, pair), one label per aspect, or one tag per word."""
         feed, pos = self.encode(record)

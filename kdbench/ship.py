@@ -33,15 +33,19 @@ def _vocab_spec(vocab, folder):
     return {"type": "subword", "kept_ids": vocab.kept_ids, "unk_id": vocab.unk_id, "prefix": vocab.prefix}
 
 
-def _model_card(task, student, variant, metrics, rows):
+def _model_card(task, student, variant, metrics, rows, origin, rerun):
+    """The card: its score, where it came from, and only the bench rows measured on these exact weights."""
     test = metrics["test"]
     ci = test.get("interval")
     lines = [f"# {student} ({variant}) for {task}", "",
              f"Test macro F1 {test['macro_f1'] * 100:.2f}"
              + (f" (95% bootstrap interval {ci['low'] * 100:.2f} to {ci['high'] * 100:.2f})" if ci else "")
-             + f", {metrics['params']:,} parameters; trained with {json.dumps(metrics.get('settings', {}))}.", ""]
+             + f", {metrics['params']:,} parameters; trained with {json.dumps(metrics.get('settings', {}))}.", "",
+             f"Weights: DVC md5 `{origin['weights']}`. Distilled from the teacher {origin['teacher']} (DVC md5 "
+             f"`{origin['teacher_md5']}`) on the prepared data `{origin['data_md5']}` and a transfer set of "
+             f"{origin['transfer']}. Outputs, in order: {', '.join(metrics.get('labels', origin['labels']))}.", ""]
     if rows:
-        lines += ["Measured by `kdbench bench` (one sentence at a time, "
+        lines += ["Measured by `kdbench bench` on these weights (one sentence at a time, "
                   f"{rows[0].get('threads', 1)} thread(s), {rows[0].get('machine', {}).get('cpu', 'CPU')}):", "",
                   "| runtime | p50 ms | p90 ms | p99 ms | speed-up vs teacher | peak RSS MB | size MB | test macro F1 |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -51,15 +55,36 @@ def _model_card(task, student, variant, metrics, rows):
                          f"{r['speedup_vs_teacher']:.1f}x | {'' if rss is None else f'{rss:.0f}'} | "
                          f"{r['file_bytes'] / 2**20:.1f} | {r['test_macro_f1'] * 100:.2f} |")
     else:
-        lines.append("No benchmark rows yet: run `dvc repro` (the bench stage) and export again.")
+        lines.append(f"Not benchmarked: no bench row measured these weights (a bench of other weights is not "
+                     f"theirs). Run `{rerun}` and export again.")
     lines += ["", "Run it: `pip install onnxruntime numpy tokenizers`, then `python predict.py < input.txt`"
-              " (`--int8` for the int8 graph)."]
+              " (`--int8` for the int8 graph), or from Python: `from predict import Predictor;"
+              " Predictor(\".\")([\"a text\", ...])`."]
     return "\n".join(lines) + "\n"
+
+
+def _origin(layout, task, config, weights):
+    """What the card says the model came from: the teacher (a checkpoint or the backbone it was fine-tuned
+    from), the DVC md5s of the teacher and the data, and the transfer set's make-up."""
+    from kdbench.bench.harness import dvc_md5
+
+    def read(path):
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    teacher = read(layout.teacher_metrics(task))
+    checkpoint = teacher.get("checkpoint")
+    named = (f"checkpoint `{checkpoint['source']}` (label map {json.dumps(checkpoint['label_map'])})" if checkpoint
+             else f"fine-tuned here from `{teacher.get('backbone', '?')}`")
+    sources = read(layout.softlabels(task) / "meta.json").get("transfer_sources")
+    transfer = ", ".join(f"{n} {s}" for s, n in sources.items()) + " texts" if sources else "(no soft labels found)"
+    return {"weights": weights, "teacher": named, "teacher_md5": dvc_md5(layout.teacher(task)),
+            "data_md5": dvc_md5(layout.prepared(task)), "transfer": transfer, "labels": config["labels"]}
 
 
 def export_student(params, task, student, variant, out):
     """Write the folder `out` for the study's run of <task> <student> <variant>; returns its path."""
     from kdbench.bench.export import export_onnx, quantize_onnx
+    from kdbench.bench.harness import dvc_md5
     from kdbench.bench.rows import bench_rows
     from kdbench.students.artifact import load_student
 
@@ -68,9 +93,11 @@ def export_student(params, task, student, variant, out):
     metrics_path = layout.student_metrics(task, student, variant)
     if not metrics_path.is_file():
         raise KdbenchError(f"{metrics_path}: no metrics for this run (run `dvc repro` first)")
+    weights = dvc_md5(layout.student(task, student, variant))
     bench = layout.bench(task)
-    rows = [r for r in bench_rows(bench) if (r["task"], r["model"], r["variant"]) == (task, student, variant)] \
-        if bench.is_file() else []
+    rows = [r for r in bench_rows(bench) if (r["task"], r["model"], r["variant"]) == (task, student, variant)
+            and (r.get("dvc") or {}).get("student") == weights] if bench.is_file() else []
+    origin = _origin(layout, task, config, weights)
     kind = config["kind"]
     with atomic_path(out, is_dir=True) as tmp:
         example = vocab.encode(EXAMPLES[kind], kind, config["max_length"])
@@ -80,6 +107,7 @@ def export_student(params, task, student, variant, out):
                                           "labels": config["labels"], "aspects": config["aspects"],
                                           "max_length": config["max_length"], "vocab": _vocab_spec(vocab, tmp)})
         shutil.copyfile(Path(__file__).with_name("predictor.py"), tmp / "predict.py")
+        rerun = f"dvc repro studies/{layout.study.name}/dvc.yaml:bench@{task}"
         (tmp / "MODEL_CARD.md").write_text(_model_card(task, student, variant, json.loads(metrics_path.read_text()),
-                                                       rows), encoding="utf-8")
+                                                       rows, origin, rerun), encoding="utf-8")
     return Path(out)

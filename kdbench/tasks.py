@@ -45,6 +45,11 @@ def decode(logits, labels, kind):
     return [labels[int(i)] for i in ids]
 
 
+def text_key(record):
+    """What makes two records the same text (pool entries, test records, a user's unlabeled texts)."""
+    return " ".join(record["tokens"]) if "tokens" in record else record["text"]
+
+
 def texts_of(records):
     """The texts of prepared records, what vocabularies and FastText vectors are built from: token lists
     for tagging (question and passage), strings otherwise (both texts of a pair)."""

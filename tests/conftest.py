@@ -1,5 +1,7 @@
 """Shared pytest fixtures, and offline mode for the whole suite."""
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -10,6 +12,13 @@ from pathlib import Path
 # monkeypatch in a test), it has no effect. No test may reach a model hub.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+# OpenMP threads that wait by spinning: with two pytest workers, or a build beside the suite, each one's torch
+# threads spin on cores the other needs. Measured here: one distill test took 116 s beside a busy process, 15 s
+# with passive waiting. Set before torch loads (libgomp reads it once); stage subprocesses inherit it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# pytest-xdist tells a worker who it is through the environment; a pytest that a test starts (`kdbench bench`
+# runs one) would take itself for a worker, and pytest-benchmark then refuses to time anything
+XDIST = {name: os.environ.pop(name) for name in list(os.environ) if name.startswith("PYTEST_XDIST_")}
 
 import pytest  # noqa: E402
 
@@ -30,6 +39,13 @@ def mirror():
 SETUP, STUDY = "setups/smoke", "studies/smoke"  # the pipeline every end-to-end test shares
 
 
+def pytest_collection_modifyitems(items):
+    """End-to-end tests last in their files' order: under pytest-xdist (`--dist loadfile`, largest file first)
+    one worker starts on tests/test_pipeline.py, so on the smoke build, at once, while the other runs the unit
+    tests before tests/test_grid_ray.py, which waits for that build."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is not None)  # a stable sort
+
+
 def copy_repo(dest):
     """The working tree as git sees it (tracked + untracked, not ignored) into dest, links kept as links (a
     study's dvc.yaml is one), without results: no dvc.lock and nothing under a reports/ folder."""
@@ -43,23 +59,49 @@ def copy_repo(dest):
         shutil.copy2(src, dest / rel, follow_symlinks=False)
 
 
+SERIAL_BYTES = (f"{SETUP}/reports/metrics", f"{STUDY}/reports/metrics", f"{STUDY}/reports/replicas")
+
+
 @pytest.fixture(scope="session")
 def smoke_repo(tmp_path_factory, mirror):
     """A copy of the repository after the smoke study's `dvc repro`, and a function that runs a command in it
-    with the copy's kdbench. Built once per session: every end-to-end test reads or reruns this one run."""
+    with the copy's kdbench. Built once per test run, even with pytest-xdist's workers (`make test` runs two):
+    the first worker to ask builds it under a file lock, the others wait and share it. The tests that run DVC in
+    it or change it are one file, tests/test_pipeline.py, which `--dist loadfile` gives to one worker.
+    `run.metrics` holds the metrics files' SHA-256 as the build left them (tests rerun some of its stages)."""
+    from filelock import FileLock
+
     keep = os.environ.get("KDBENCH_SMOKE_DIR")
-    repo = Path(keep) / "repo" if keep else tmp_path_factory.mktemp("repo")
-    if repo.exists():
-        shutil.rmtree(repo)
-    repo.mkdir(parents=True)
-    copy_repo(repo)
-    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    worker = XDIST.get("PYTEST_XDIST_WORKER")
+    root = Path(keep) if keep else tmp_path_factory.getbasetemp().parent if worker else tmp_path_factory.getbasetemp()
+    session = XDIST.get("PYTEST_XDIST_TESTRUNUID", str(tmp_path_factory.getbasetemp()))
+    repo, done = root / "repo", root / "smoke-built.json"
     bin_dir = str(Path(sys.executable).parent)
     # PYTHONPATH: the copy's kdbench, not the working tree's that the editable install points at
     env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ["PATH"], "KDBENCH_DATA_MIRROR": str(mirror),
            "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(repo)}
     run = lambda *cmd: subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)  # noqa: E731
     run.env = env
-    out = run("dvc", "repro", f"{STUDY}/dvc.yaml")
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    with FileLock(str(root / "smoke.lock")):
+        built = json.loads(done.read_text()) if done.is_file() else {}
+        if built.get("session") != session:  # not yet in this test run (or left by an earlier one)
+            if repo.exists():
+                shutil.rmtree(repo)
+            repo.mkdir(parents=True)
+            copy_repo(repo)
+            subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+            out = run("dvc", "repro", f"{STUDY}/dvc.yaml")
+            assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+            metrics = {str(p.relative_to(repo)): hashlib.sha256(p.read_bytes()).hexdigest()
+                       for folder in SERIAL_BYTES for p in sorted((repo / folder).rglob("*.json"))}
+            built = {"session": session, "metrics": metrics}
+            atomic_write(done, json.dumps(built))
+    run.metrics = built["metrics"]
     return repo, run
+
+
+def atomic_write(path, text):
+    """Write a file whole or not at all: tests on another xdist worker may be reading it."""
+    tmp = Path(f"{path}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

@@ -182,3 +182,30 @@ def test_bert_style_teacher_segments(kind, tmp_path):
         no_segments = teacher(input_ids, attention_mask, word_pos).numpy()
         teacher.segments = True
         assert not np.allclose(no_segments, teacher(input_ids, attention_mask, word_pos).numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize("kind", ("pair", "tagging"))
+def test_a_checkpoint_teacher_exports_match_eager(kind, tmp_path):
+    """A fine-tuned checkpoint used as the teacher (kdbench.teacher.checkpoint) exports like kdbench's own: its
+    label reordering and first-sub-word gather are in the graph."""
+    from transformers import BertForSequenceClassification, BertForTokenClassification
+
+    from kdbench.teacher.checkpoint import CheckpointTeacher
+    tok = bert_tokenizer(tmp_path)
+    labels = LABEL_SETS[kind]
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=64, num_labels=len(labels), initializer_range=0.2)
+    task_model = (BertForSequenceClassification if kind == "pair" else BertForTokenClassification)(config)
+    order = list(range(len(labels)))[::-1]
+    teacher = CheckpointTeacher(task_model, tok, kind, labels, order, "test").eval()
+    records = RECORDS[kind]
+    k = 3 if teacher.is_tagging else 2
+    batches = [teacher.encode(records), teacher.encode(records[1:2])]
+    with torch.no_grad():  # the columns come out in the task's order
+        raw = task_model(input_ids=batches[0][0], attention_mask=batches[0][1],
+                         **({"token_type_ids": segment_ids(batches[0][0], batches[0][1], tok.sep_token_id)}
+                            if kind == "pair" else {})).logits
+        out = teacher(*batches[0][:k])
+    assert torch.equal(out if kind == "pair" else out[:, 0], (raw if kind == "pair" else raw[:, 1])[..., order])
+    check_parity(teacher, teacher.encode(records[:2])[:k], batches, tmp_path)

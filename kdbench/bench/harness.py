@@ -26,7 +26,7 @@ import torch
 
 from kdbench import config, metrics
 from kdbench.bench.models import REFERENCE_MARKER, TEACHER_MARKER, Loaded, load
-from kdbench.bench.runtimes import REFERENCE, RUNTIMES
+from kdbench.bench.runtimes import BASELINE_RUNTIME, RUNTIMES
 from kdbench.data.prepare import load_prepared
 from kdbench.errors import KdbenchError
 from kdbench.layout import Layout
@@ -273,7 +273,7 @@ class Harness:
 
     def teacher_latency(self, task):
         if task not in self.teacher_p50:
-            prep = self.prepare(Case(task, "teacher", None, REFERENCE, self.layout))
+            prep = self.prepare(Case(task, "teacher", None, BASELINE_RUNTIME, self.layout))
             self.teacher_p50[task] = percentiles_ms(self.best_per_sentence(self.time_forward(prep)))["p50"]
         return self.teacher_p50[task]
 
@@ -290,11 +290,11 @@ class Harness:
         Each sentence counts with its fastest pass (best_per_sentence)."""
         case, bench = prep.case, self.params.bench
         latency = percentiles_ms(self.best_per_sentence(forward_s))
-        if case.model == "teacher" and case.runtime == REFERENCE:
+        if case.model == "teacher" and case.runtime == BASELINE_RUNTIME:
             self.teacher_p50[case.task] = latency["p50"]
         test = self.splits(case.task)["test"]
         scores, throughput = rescore(prep.predict, prep.loaded, test, bench.batch_size)
-        teacher_f1 = self.pipeline_score(Case(case.task, "teacher", None, REFERENCE, self.layout))
+        teacher_f1 = self.pipeline_score(Case(case.task, "teacher", None, BASELINE_RUNTIME, self.layout))
         # % of teacher is undefined when the teacher scored 0 (a bring-your-own task gone wrong): None, no crash
         pct = 100 * scores["macro_f1"] / teacher_f1 if teacher_f1 else None
         rss = peak_rss_mb(case, prep.sample_inputs, bench.threads, self.work_dir) if bench.rss else None

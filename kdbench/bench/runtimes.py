@@ -14,7 +14,8 @@ from kdbench.bench.onnxrun import OnnxRunner
 from kdbench.registry import Registry
 
 RUNTIMES = Registry("runtime")
-REFERENCE = "eager"  # the runtime speed-ups are measured against and whose file is the fp32 size
+BASELINE_RUNTIME = "eager"  # the runtime speed-ups are measured against and whose file is the fp32 size (not the
+# non-neural "reference" model: kdbench.reference)
 
 
 @RUNTIMES.register("native", suffix=None, torch=False, marker="D", reference=True)

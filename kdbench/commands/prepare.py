@@ -18,6 +18,12 @@ def main(args):
     params = config.load(args.params)
     tc, task = params.task(args.task), params.task_spec(args.task)
     raw = Path(args.custom) if task.custom else Path(args.raw)
-    meta = prepare_task(task, raw, args.out, tc.max_train or None, tc.max_valid or None, params.seed)
+    yours = Path(args.custom) / args.task / tc.unlabeled.file if tc.unlabeled.file else None
+    meta = prepare_task(task, raw, args.out, tc.max_train or None, tc.max_valid or None, params.seed, yours,
+                        tc.unlabeled.column)
     scheme = {"plain": ", plain tags scored as one-word chunks"}.get(meta["scheme"], "")
     print(f"{args.task}: {meta['kind']}, {len(meta['labels'])} labels, sizes {meta['sizes']}{scheme}")
+    if "yours" in meta:
+        y = meta["yours"]
+        print(f"{args.task}: {y['texts']} of your unlabeled texts from {y['file']}; {y['test_texts_dropped']} "
+              "dropped as test texts (their labels would leak through the teacher)")

@@ -19,7 +19,7 @@ def main(args):
     params = config.load(args.params)
     group = params.task_spec(args.task).group
     info, per_s = write_softlabels(args.teacher, args.data, args.pool, group, args.out, params.softlabels,
-                                   params.seed)
+                                   params.seed, params.task(args.task).unlabeled.public_pool)
     print({k: v for k, v in info.items() if k.endswith("_size") or k == "transfer_sources"})
     if args.timing:
         write_json(args.timing, {"teacher_sentences_per_s": round(per_s, 1) if per_s else None})

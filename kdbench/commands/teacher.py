@@ -17,9 +17,10 @@ def add_arguments(p):
 def main(args):
     from kdbench import config
     from kdbench.teacher.train import run_teacher
-    cfg = config.load(args.params).teacher_for(args.task)
+    params = config.load(args.params)
+    cfg = params.teacher_for(args.task)
     r = timed(args.timing, run_teacher, args.task, cfg, args.data, args.backbone, args.out, args.metrics,
-              args.predictions, args.reference)
+              args.predictions, args.reference, params.layout.checkpoints)
     verdict = "beats" if r["beats_reference"] else "does NOT beat"
     print(f"{args.task}: teacher test macro F1 {r['test']['macro_f1']:.4f} {verdict} "
           f"{r['reference']['name']} {r['reference']['test_macro_f1']:.4f}")

@@ -16,14 +16,9 @@ from tqdm import tqdm
 from kdbench.data.augment import build_lexicon, write_lexicon
 from kdbench.data.readers import READERS
 from kdbench.io import atomic_path, write_jsonl
-from kdbench.tasks import GROUPS, get_task, list_tasks
+from kdbench.tasks import GROUPS, get_task, list_tasks, text_key
 
 LEXICON_TASK, LEXICON = "indolem_pos", "pos_lexicon.json"
-
-
-def pool_key(record):
-    """What makes two pool entries the same text."""
-    return " ".join(record["tokens"]) if "tokens" in record else record["text"]
 
 
 def build_pool(raw_root, out_dir):
@@ -41,7 +36,7 @@ def build_pool(raw_root, out_dir):
             else:
                 entries = [{"text": rec["text"]}] + ([{"text": rec["text_b"]}] if "text_b" in rec else [])
             for e in entries:
-                pools[task.group].setdefault(pool_key(e), e)
+                pools[task.group].setdefault(text_key(e), e)
     with atomic_path(out_dir, is_dir=True) as tmp:
         for group, entries in pools.items():
             write_jsonl(tmp / f"{group}.jsonl", entries.values())

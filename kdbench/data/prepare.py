@@ -1,12 +1,14 @@
 """Prepare a task: read its raw splits, check labels, optionally subsample, and write
 out_dir/{train,valid,test}.jsonl + labels.json (format: see kdbench.tasks), and unlabeled.jsonl: the training
-texts a `max_train` sample left out, without their labels (in-domain text for the transfer set)."""
+texts a `max_train` sample left out, without their labels (in-domain text for the transfer set), and yours.jsonl:
+the user's own unlabeled texts (tasks.<task>.unlabeled), test texts dropped."""
 
 import json
 import random
 from pathlib import Path
 
 from kdbench.data.readers import READERS
+from kdbench.data.unlabeled import drop_test_texts, read_unlabeled
 from kdbench.errors import DataError, KdbenchError
 from kdbench.io import atomic_path, read_jsonl, write_json, write_jsonl
 from kdbench.tasks import GOLD_KEY, SPLITS, plain_to_chunks, record_labels, tag_scheme
@@ -46,8 +48,10 @@ def _sample(records, k, seed):
     return [r for i, r in enumerate(records) if i in keep], [r for i, r in enumerate(records) if i not in keep]
 
 
-def prepare_task(task, raw_root, out_dir, max_train=None, max_valid=None, seed=0):
-    """Read, check and write one task; returns the labels.json dict. Nothing is written on failure."""
+def prepare_task(task, raw_root, out_dir, max_train=None, max_valid=None, seed=0, unlabeled_file=None,
+                 column="text"):
+    """Read, check and write one task, with the user's own unlabeled texts from `unlabeled_file`
+    (kdbench.data.unlabeled) when given; returns the labels.json dict. Nothing is written on failure."""
     for name, k in (("max_train", max_train), ("max_valid", max_valid)):
         if k is not None and k < 1:
             raise KdbenchError(f"{task.name}: {name} must be at least 1, got {k}")
@@ -84,8 +88,15 @@ def prepare_task(task, raw_root, out_dir, max_train=None, max_valid=None, seed=0
     meta = {"task": task.name, "kind": kind, "labels": vocab, "aspects": aspects, "scheme": scheme,
             "sizes": {**{s: len(sampled[s]) for s in SPLITS}, "unlabeled": len(unlabeled)},
             "source_sizes": {s: len(data[s]) for s in SPLITS}}
+    yours = []
+    if unlabeled_file:
+        if kind in ("pair", "qa-tagging"):
+            raise KdbenchError(f"{unlabeled_file}: a {kind} task's inputs are two texts; unlabeled text is for "
+                               "single-text and tagging tasks")
+        yours, dropped = drop_test_texts(read_unlabeled(unlabeled_file, kind, column), data["test"])
+        meta["yours"] = {"file": Path(unlabeled_file).name, "texts": len(yours), "test_texts_dropped": dropped}
     with atomic_path(out_dir, is_dir=True) as tmp:
-        for name, records in (*sampled.items(), ("unlabeled", unlabeled)):
+        for name, records in (*sampled.items(), ("unlabeled", unlabeled), *((("yours", yours),) if yours else ())):
             write_jsonl(tmp / f"{name}.jsonl", ({k: v for k, v in r.items() if k != "_line"} for r in records))
         write_json(tmp / "labels.json", meta)
     return meta
@@ -98,6 +109,12 @@ def load_prepared(out_dir):
         raise KdbenchError(f"{out_dir}: not a prepared task (no labels.json); run the prepare stage first")
     meta = json.loads((out_dir / "labels.json").read_text(encoding="utf-8"))
     return meta, {s: read_jsonl(out_dir / f"{s}.jsonl") for s in SPLITS}
+
+
+def load_yours(out_dir):
+    """The user's own unlabeled texts (tasks.<task>.unlabeled), test texts dropped."""
+    path = Path(out_dir) / "yours.jsonl"
+    return read_jsonl(path) if path.is_file() else []
 
 
 def load_unlabeled(out_dir):

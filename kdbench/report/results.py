@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from kdbench.bench.runtimes import REFERENCE
+from kdbench.bench.runtimes import BASELINE_RUNTIME
 from kdbench.config import DistillConfig
 from kdbench.tasks import GROUPS, group_of, list_tasks
 
@@ -79,7 +79,7 @@ class Results:
     def student_rows(self, task):
         return [r for r in self.rows(task) if r["model"] != "teacher"]
 
-    def teacher_row(self, task, runtime=REFERENCE):
+    def teacher_row(self, task, runtime=BASELINE_RUNTIME):
         return next((r for r in self.rows(task, "teacher") if r["runtime"] == runtime), None)
 
 

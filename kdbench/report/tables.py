@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from kdbench.bench.runtimes import REFERENCE, RUNTIMES
+from kdbench.bench.runtimes import BASELINE_RUNTIME, RUNTIMES
 from kdbench.report.results import BENCH_COLUMNS, MIB
 from kdbench.tasks import GROUPS
 
@@ -136,12 +136,12 @@ def cost_table(results):
         out[f"p50 {r} (ms)"] = col("latency_p50_ms", r)
     for r in runtimes:
         out[f"speed-up {r} (x)"] = col("speedup_vs_teacher", r)
-    out[f"peak RSS {REFERENCE} (MB)"] = col("peak_rss_mb", REFERENCE)
-    out["fp32 (MB)"] = pd.Series(col("file_bytes", REFERENCE), dtype=float).combine_first(frame.m_bytes) / MIB
+    out[f"peak RSS {BASELINE_RUNTIME} (MB)"] = col("peak_rss_mb", BASELINE_RUNTIME)
+    out["fp32 (MB)"] = pd.Series(col("file_bytes", BASELINE_RUNTIME), dtype=float).combine_first(frame.m_bytes) / MIB
     for r in runtimes:
-        if r != REFERENCE:
+        if r != BASELINE_RUNTIME:
             out[f"{r} (MB)"] = pd.Series(col("file_bytes", r), dtype=float) / MIB
-    digits = {f"p50 {r} (ms)": 3 for r in runtimes} | {f"peak RSS {REFERENCE} (MB)": 0}
+    digits = {f"p50 {r} (ms)": 3 for r in runtimes} | {f"peak RSS {BASELINE_RUNTIME} (MB)": 0}
     return Table.from_frame("cost", "Cost per model (CPU)", out, digits)
 
 

@@ -109,6 +109,9 @@ class Teacher(nn.Module):
     def load(cls, model_dir):
         model_dir = Path(model_dir)
         meta = json.loads((model_dir / META_FILE).read_text())
+        if "checkpoint" in meta:  # a fine-tuned checkpoint used as it is (teacher.checkpoint)
+            from kdbench.teacher.checkpoint import CheckpointTeacher
+            return CheckpointTeacher.load(model_dir)
         shared = meta.pop("word_table", None)
         if shared:
             # the backbone's weights, memory-mapped as from_pretrained maps them (so the 384 MB table is read

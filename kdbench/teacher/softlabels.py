@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from kdbench.data.augment import augment, read_lexicon
-from kdbench.data.pool import LEXICON, pool_key
-from kdbench.data.prepare import load_prepared, load_unlabeled
+from kdbench.data.pool import LEXICON
+from kdbench.data.prepare import load_prepared, load_unlabeled, load_yours
 from kdbench.io import atomic_path, read_jsonl, save_logits, write_json, write_jsonl
-from kdbench.tasks import TRANSFER_SOURCES
+from kdbench.tasks import TRANSFER_SOURCES, text_key
 from kdbench.teacher.model import Teacher
 from kdbench.trainer import predict, record_length, torch_forward
 
@@ -41,38 +41,42 @@ def select_pool(pool, exclude, kind, limit, seed):
     sample, kept in pool order; no limit when None)."""
     if kind in ("pair", "qa-tagging"):  # the pool has single texts / passages without questions
         return []
-    own = {pool_key(r) for r in exclude}
-    pool = [p for p in pool if pool_key(p) not in own]
+    own = {text_key(r) for r in exclude}
+    pool = [p for p in pool if text_key(p) not in own]
     if limit is not None and len(pool) > limit:
         keep = sorted(random.Random(seed).sample(range(len(pool)), limit))
         pool = [pool[i] for i in keep]
     return pool
 
 
-def transfer_set(cfg, splits, unlabeled, pool, kind, unk, lexicon, seed):
-    """The transfer set's records, each with its `source` (own, pool or augment)."""
+def transfer_set(cfg, splits, unlabeled, pool, kind, unk, lexicon, seed, yours=()):
+    """The transfer set's records, each with its `source` (own, pool or augment). The user's own texts
+    (`yours`) are pool texts that come first: the public pool fills what room they leave."""
     own = unlabeled if cfg.own_train else []
     if cfg.transfer_max and len(own) > cfg.transfer_max:
         keep = sorted(random.Random(seed).sample(range(len(own)), cfg.transfer_max))
         own = [own[i] for i in keep]
     room = cfg.transfer_max - len(own) if cfg.transfer_max else None
     exclude = [r for s in splits.values() for r in s] + unlabeled
-    pool = select_pool(pool, exclude, kind, room, seed) if cfg.pool else []
+    yours = [{**r, "yours": True} for r in select_pool(list(yours), exclude, kind, room, seed)]
+    room = None if room is None else room - len(yours)
+    pool = yours + (select_pool(pool, exclude + yours, kind, room, seed) if cfg.pool else [])
     augmented = augment(splits["train"], cfg.augment, seed, unk, lexicon, cfg.p_mask, cfg.p_pos, cfg.p_ngram,
                         (cfg.ngram_min, cfg.ngram_max)) if cfg.augment else []
     return ([{**r, "source": "own"} for r in own] + [{**r, "source": "pool"} for r in pool]
             + [{**r, "source": "augment"} for r in augmented])
 
 
-def write_softlabels(teacher_dir, prepared_dir, pool_dir, group, out_dir, cfg, seed=0):
+def write_softlabels(teacher_dir, prepared_dir, pool_dir, group, out_dir, cfg, seed=0, public_pool=True):
     """Label every split and the transfer set with the teacher; returns the meta dict and the labelling
     throughput (sentences per second of teacher forward passes, kept out of the stage's output)."""
     teacher = Teacher.load(teacher_dir)
     forward = torch_forward(teacher)
     meta, splits = load_prepared(prepared_dir)
-    pool = read_jsonl(Path(pool_dir) / f"{group}.jsonl") if cfg.pool else []
+    pool = read_jsonl(Path(pool_dir) / f"{group}.jsonl") if cfg.pool and public_pool else []
     transfer = transfer_set(cfg, splits, load_unlabeled(prepared_dir), pool, meta["kind"],
-                            teacher.tokenizer.unk_token, read_lexicon(Path(pool_dir) / LEXICON), seed)
+                            teacher.tokenizer.unk_token, read_lexicon(Path(pool_dir) / LEXICON), seed,
+                            load_yours(prepared_dir))
     labelled = seconds = 0
     with atomic_path(out_dir, is_dir=True) as tmp:
         info = {"labels": meta["labels"], "aspects": meta["aspects"], "kind": meta["kind"],
@@ -88,6 +92,8 @@ def write_softlabels(teacher_dir, prepared_dir, pool_dir, group, out_dir, cfg, s
                 info[f"{name}_words_truncated"] = int((np.abs(rows).sum(-1) == 0).sum())
         if transfer:
             info["transfer_sources"] = {s: sum(r["source"] == s for r in transfer) for s in TRANSFER_SOURCES}
+            if any(r.get("yours") for r in transfer):  # of the pool: the user's own texts
+                info["transfer_yours"] = sum(bool(r.get("yours")) for r in transfer)
             write_jsonl(tmp / "transfer.jsonl", transfer)
         write_json(tmp / "meta.json", info)
     return info, labelled / seconds if seconds else None

@@ -3,6 +3,7 @@ then score it, and a non-neural reference, on valid and test."""
 
 import dataclasses
 import math
+from pathlib import Path
 
 import torch
 from torch.nn import functional as F
@@ -91,16 +92,37 @@ def resolve_auto(cfg, backbone_dir):
                                pooling=defaults["pooling"] if cfg.pooling == "auto" else cfg.pooling)
 
 
-def run_teacher(task, cfg, prepared_dir, backbone_dir, out_dir, metrics_path, predictions_path, reference_dir):
-    """The `teacher` stage: fine-tune on train, select on valid loss, score valid and test against the
-    non-neural reference (test scores with bootstrap intervals), write the model directory, the reference's
-    (benchmarked like a student), the metrics JSON and the test predictions of both. Nothing time-dependent is written: the same params and seed give the
-    same bytes."""
+def recipe(cfg):
+    """The teacher block as run, without the checkpoint keys when no checkpoint is used: a fine-tuned teacher's
+    files stay byte for byte what they were before checkpoints existed."""
+    settings = dataclasses.asdict(cfg)
+    if not cfg.checkpoint:
+        del settings["checkpoint"], settings["label_map"]
+    return settings
+
+
+def run_teacher(task, cfg, prepared_dir, backbone_dir, out_dir, metrics_path, predictions_path, reference_dir,
+                checkpoints_dir=None):
+    """The `teacher` stage: fine-tune on train, select on valid loss (or take `teacher.checkpoint` as it is),
+    score valid and test against the non-neural reference (test scores with bootstrap intervals), write the
+    model directory, the reference's (benchmarked like a student), the metrics JSON and the test predictions of
+    both. Nothing time-dependent is written: the same params and seed give the same bytes."""
     meta, splits = load_prepared(prepared_dir)
-    cfg = resolve_auto(cfg, backbone_dir)
-    model, history = train_teacher(backbone_dir, meta, splits["train"], splits["valid"], cfg,
-                                   run=f"teacher {task}", hint=lr_hint(task))
+    if cfg.checkpoint:
+        from kdbench.teacher.checkpoint import files_digest, load_checkpoint, locate
+        source = locate(cfg.checkpoint, checkpoints_dir)
+        seed_everything(cfg.seed, cfg.threads)
+        model, history = load_checkpoint(source, meta, cfg), []
+        checkpoint = {"source": cfg.checkpoint, "label_map": dict(zip(
+            [model.task_model.config.id2label[i] for i in model.order], meta["labels"])),
+            "files_sha256": files_digest(source) if Path(source).is_dir() else None}
+    else:
+        cfg = resolve_auto(cfg, backbone_dir)
+        model, history = train_teacher(backbone_dir, meta, splits["train"], splits["valid"], cfg,
+                                       run=f"teacher {task}", hint=lr_hint(task))
+        checkpoint = None
     device = resolve_device(cfg.device)
+    model = model.to(device)
     scores, pred = {}, {}
     for s in ("valid", "test"):
         scores[s], pred[s] = score(model, splits[s], device)
@@ -110,15 +132,16 @@ def run_teacher(task, cfg, prepared_dir, backbone_dir, out_dir, metrics_path, pr
     ref = reference.reference_scores(ref_model, splits["test"])
     with atomic_path(out_dir, is_dir=True) as tmp:
         model.save(tmp, backbone_dir, final_dir=out_dir)  # a frozen word table stays the backbone's
-        write_json(tmp / "training_config.json", dataclasses.asdict(cfg))  # the resolved recipe, with the model
+        write_json(tmp / "training_config.json", recipe(cfg))  # the resolved recipe, with the model
     report = {
-        "task": task, "kind": meta["kind"], "backbone": cfg.backbone, "train_size": len(splits["train"]),
+        "task": task, "kind": meta["kind"], "backbone": None if checkpoint else cfg.backbone,
+        **({"checkpoint": checkpoint} if checkpoint else {}), "train_size": len(splits["train"]),
         "valid": scores["valid"], "test": scores["test"],
         "reference": {"name": ref["name"], "test_macro_f1": ref["macro_f1"], "test_accuracy": ref["accuracy"],
                       "test_interval": ref["interval"]},
         # the teacher is only worth distilling when it beats the non-neural reference on the same split
         "beats_reference": scores["test"]["macro_f1"] > ref["macro_f1"],
-        "epochs_run": len(history), "device": device, "settings": dataclasses.asdict(cfg), "history": history,
+        "epochs_run": len(history), "device": device, "settings": recipe(cfg), "history": history,
     }
     reference.save_reference(ref_model, reference_dir)
     write_json(metrics_path, report)
