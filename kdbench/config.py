@@ -418,13 +418,20 @@ def _check_cross_block(params):
                                    f"(max_positions {most}; students.{student}.model.max_positions can raise it)")
 
 
+def _task(name, values):
+    """tasks.<name>, its `unlabeled` block built first (strict models take no plain mapping for a nested one)."""
+    if isinstance(values, dict) and "unlabeled" in values:
+        values = {**values, "unlabeled": build(UnlabeledConfig, values["unlabeled"], f"tasks.{name}.unlabeled")}
+    return build(TaskConfig, values, f"tasks.{name}")
+
+
 def parse(raw):
     """Params from the parsed YAML mapping."""
     STUDENTS, TASKS = _registry("student"), _registry("task")
 
     if not isinstance(raw, dict):
         raise KdbenchError("params.yaml: expected a mapping of blocks (tasks, students, variants, teacher, ...)")
-    tasks = {name: build(TaskConfig, v, f"tasks.{name}") for name, v in _named(raw.get("tasks"), "tasks").items()}
+    tasks = {name: _task(name, v) for name, v in _named(raw.get("tasks"), "tasks").items()}
     for name, tc in tasks.items():
         if not tc.custom and name not in TASKS:
             raise KdbenchError(f"params.yaml: tasks.{name}: unknown task (public tasks: {', '.join(TASKS)}; "

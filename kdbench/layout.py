@@ -45,7 +45,7 @@ class Layout:
 
     @property
     def checkpoints(self):  # fine-tuned teachers a user brings (teacher.checkpoint): every teacher stage reads it
-        return self.setup.parent.parent / "checkpoints"
+        return self.setup.resolve().parent.parent / "checkpoints"  # the repository's, from setups/<name>
 
     # ---- the study: one run per task x student x variant, and its replicas (seed not None) ----
     @property

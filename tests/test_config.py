@@ -1,5 +1,6 @@
 """Params validation, the setups and studies, and the CLI's one-line errors."""
 
+import contextlib
 import dataclasses
 import re
 import subprocess
@@ -74,6 +75,11 @@ def test_a_study_names_its_setup_and_some_of_its_tasks(tmp_path):
     assert list(params.tasks) == ["terma"] and params.teacher_for("terma").lr == 0.0002
     assert params.layout.setup.resolve() == (tmp_path / "setups/s").resolve()
     assert params.layout.student("terma", "cnn", "kd").resolve() == (tmp_path / "studies/q/models/terma/cnn/kd")
+    # the repository's checkpoints/ (teacher.checkpoint), as a study and as its setup's own stages (run in
+    # setups/s, reading params.yaml there) see it
+    with contextlib.chdir(tmp_path / "setups/s"):
+        assert config.load("params.yaml").layout.checkpoints == (tmp_path / "checkpoints").resolve()
+    assert params.layout.checkpoints == (tmp_path / "checkpoints").resolve()
     for changes, message in (({"setup": "nope"}, "studies/q/params.yaml: setup: 'nope': "),
                              ({"tasks": ["posp"]}, "studies/q/params.yaml: tasks[0]: 'posp' is not a task of setup s"),
                              ({"teacher": {"lr": 0.1}}, "studies/q/params.yaml: teacher: a setup's setting"),

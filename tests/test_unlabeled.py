@@ -27,7 +27,7 @@ def test_your_texts_come_first_in_the_pool_and_test_texts_are_dropped(mirror, tm
     yours = load_yours(tmp_path / "p")
     assert [r["text"] for r in yours] == MINE
     public = [{"text": f"teks publik nomor {i}"} for i in range(10)]
-    cfg = SoftlabelConfig(own_train=False, augment=0, transfer_max=5)
+    cfg = SoftlabelConfig(own_train=False, augment=0, transfer_max=5)  # with own_train, the task's own come first
     transfer = transfer_set(cfg, splits, [], public, "single", "<unk>", None, 0, yours)
     assert [r["text"] for r in transfer[:3]] == MINE and all(r["yours"] for r in transfer[:3])
     assert len(transfer) == 5 and all(r["source"] == "pool" for r in transfer)  # the public pool fills the cap
@@ -63,3 +63,15 @@ def test_a_pair_task_refuses_unlabeled_text(mirror, tmp_path):
     with pytest.raises(KdbenchError, match="a pair task's inputs are two texts"):
         prepare_task(get_task("wrete"), mirror, tmp_path / "w", unlabeled_file=tmp_path / "mine.txt")
     assert not (tmp_path / "w").exists()  # nothing half-written
+
+
+def test_the_unlabeled_block_is_read_and_checked_from_params():
+    from kdbench.config import parse
+    tc = parse({"tasks": {"smsa": {"unlabeled": {"file": "mine.csv", "column": "review", "public_pool": False}}}})
+    assert (tc.tasks["smsa"].unlabeled.file, tc.tasks["smsa"].unlabeled.column) == ("mine.csv", "review")
+    assert parse({"tasks": {"smsa": {}}}).tasks["smsa"].unlabeled.file == ""  # none by default
+    for block, message in (({"fil": "x.txt"}, "tasks.smsa.unlabeled.fil: unknown key"),
+                           ({"file": "../x.txt"}, "tasks.smsa.unlabeled.file")):
+        with pytest.raises(KdbenchError) as e:
+            parse({"tasks": {"smsa": {"unlabeled": block}}})
+        assert message in str(e.value) and "\n" not in str(e.value)

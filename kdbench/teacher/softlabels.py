@@ -50,8 +50,9 @@ def select_pool(pool, exclude, kind, limit, seed):
 
 
 def transfer_set(cfg, splits, unlabeled, pool, kind, unk, lexicon, seed, yours=()):
-    """The transfer set's records, each with its `source` (own, pool or augment). The user's own texts
-    (`yours`) are pool texts that come first: the public pool fills what room they leave."""
+    """The transfer set's records, each with its `source` (own, pool or augment). Under `transfer_max` the
+    task's own left-out training texts come first, then the user's own texts (`yours`, counted as pool),
+    then the public pool in what room is left."""
     own = unlabeled if cfg.own_train else []
     if cfg.transfer_max and len(own) > cfg.transfer_max:
         keep = sorted(random.Random(seed).sample(range(len(own)), cfg.transfer_max))
@@ -74,9 +75,9 @@ def write_softlabels(teacher_dir, prepared_dir, pool_dir, group, out_dir, cfg, s
     forward = torch_forward(teacher)
     meta, splits = load_prepared(prepared_dir)
     pool = read_jsonl(Path(pool_dir) / f"{group}.jsonl") if cfg.pool and public_pool else []
+    yours = load_yours(prepared_dir)
     transfer = transfer_set(cfg, splits, load_unlabeled(prepared_dir), pool, meta["kind"],
-                            teacher.tokenizer.unk_token, read_lexicon(Path(pool_dir) / LEXICON), seed,
-                            load_yours(prepared_dir))
+                            teacher.tokenizer.unk_token, read_lexicon(Path(pool_dir) / LEXICON), seed, yours)
     labelled = seconds = 0
     with atomic_path(out_dir, is_dir=True) as tmp:
         info = {"labels": meta["labels"], "aspects": meta["aspects"], "kind": meta["kind"],
@@ -92,8 +93,8 @@ def write_softlabels(teacher_dir, prepared_dir, pool_dir, group, out_dir, cfg, s
                 info[f"{name}_words_truncated"] = int((np.abs(rows).sum(-1) == 0).sum())
         if transfer:
             info["transfer_sources"] = {s: sum(r["source"] == s for r in transfer) for s in TRANSFER_SOURCES}
-            if any(r.get("yours") for r in transfer):  # of the pool: the user's own texts
-                info["transfer_yours"] = sum(bool(r.get("yours")) for r in transfer)
+            if yours:  # how many of the user's own texts made it (the task's own texts come first under the cap)
+                info["transfer_yours"] = {"kept": sum(bool(r.get("yours")) for r in transfer), "of": len(yours)}
             write_jsonl(tmp / "transfer.jsonl", transfer)
         write_json(tmp / "meta.json", info)
     return info, labelled / seconds if seconds else None
