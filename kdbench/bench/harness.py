@@ -217,6 +217,7 @@ class Harness:
     work_dir: Path = None
     teacher_p50: dict = field(default_factory=dict)
     _loaded: dict = field(default_factory=dict)
+    _flops: dict = field(default_factory=dict)  # model folder -> FLOPs per sentence, shared by its runtimes
 
     def __post_init__(self):
         self.layout = self.params.layout
@@ -244,7 +245,9 @@ class Harness:
             inputs.append(loaded.encode([r]))
             tokenize_s.append(time.perf_counter() - t0)
         predict, nbytes = prepare_runtime(case, loaded, inputs[-1], self.params.bench.threads)
-        return Prepared(case, loaded, predict, nbytes, inputs, tokenize_s, flops_per_sentence(loaded, inputs))
+        if case.model_dir not in self._flops:  # counting is slow (half of a bench stage's time, once per runtime)
+            self._flops[case.model_dir] = flops_per_sentence(loaded, inputs)
+        return Prepared(case, loaded, predict, nbytes, inputs, tokenize_s, self._flops[case.model_dir])
 
     def rounds(self, prep):
         """The inputs of every call, in order: `warmup` untimed calls, then `passes` walks over the sample."""
