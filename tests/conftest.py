@@ -36,14 +36,30 @@ def mirror():
     return path
 
 
+@pytest.fixture(scope="session")
+def tiny_backbone(tmp_path_factory):
+    """The tiny-random backbone (a 2-layer random BERT with e5's tokenizer), built once per test worker: the
+    tests that read it share it and never write to it."""
+    from kdbench.teacher.backbone import build_backbone
+    out = tmp_path_factory.mktemp("backbone") / "tiny-random"
+    build_backbone("tiny-random", out)
+    return out
+
+
 SETUP, STUDY = "setups/smoke", "studies/smoke"  # the pipeline every end-to-end test shares
 
 
+# The order pytest-xdist hands files out in (`make test`: --dist loadfile --no-loadscope-reorder): one worker
+# builds the smoke study and runs tests/test_pipeline.py on it; the other runs the Ray grid test beside that
+# build (it needs the build only at its end), then the unit tests, then tests/test_shipped.py on the build.
+FIRST, LAST = ("test_pipeline.py", "test_grid_ray.py"), ("test_shipped.py",)
+
+
 def pytest_collection_modifyitems(items):
-    """End-to-end tests last in their files' order: under pytest-xdist (`--dist loadfile`, largest file first)
-    one worker starts on tests/test_pipeline.py, so on the smoke build, at once, while the other runs the unit
-    tests before tests/test_grid_ray.py, which waits for that build."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is not None)  # a stable sort
+    def rank(item):
+        name = Path(str(item.fspath)).name
+        return (FIRST.index(name) - len(FIRST)) if name in FIRST else len(LAST) if name in LAST else 0
+    items.sort(key=rank)  # a stable sort: each file's tests keep their order
 
 
 def copy_repo(dest):
@@ -76,12 +92,7 @@ def smoke_repo(tmp_path_factory, mirror):
     root = Path(keep) if keep else tmp_path_factory.getbasetemp().parent if worker else tmp_path_factory.getbasetemp()
     session = XDIST.get("PYTEST_XDIST_TESTRUNUID", str(tmp_path_factory.getbasetemp()))
     repo, done = root / "repo", root / "smoke-built.json"
-    bin_dir = str(Path(sys.executable).parent)
-    # PYTHONPATH: the copy's kdbench, not the working tree's that the editable install points at
-    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ["PATH"], "KDBENCH_DATA_MIRROR": str(mirror),
-           "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(repo)}
-    run = lambda *cmd: subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)  # noqa: E731
-    run.env = env
+    run = runner(repo, mirror)
     with FileLock(str(root / "smoke.lock")):
         built = json.loads(done.read_text()) if done.is_file() else {}
         if built.get("session") != session:  # not yet in this test run (or left by an earlier one)
@@ -98,6 +109,17 @@ def smoke_repo(tmp_path_factory, mirror):
             atomic_write(done, json.dumps(built))
     run.metrics = built["metrics"]
     return repo, run
+
+
+def runner(repo, mirror):
+    """run(*cmd): the command in the copy `repo` with the copy's kdbench (PYTHONPATH, not the working tree's that
+    the editable install points at), offline, reading the data mirror; run.env is its environment."""
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ["PATH"], "KDBENCH_DATA_MIRROR": str(mirror),
+           "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(repo)}
+    run = lambda *cmd: subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)  # noqa: E731
+    run.env = env
+    return run
 
 
 def atomic_write(path, text):

@@ -4,6 +4,7 @@ stage; its test predictions are what transformers gives for the same checkpoint 
 labels and a student come out of it. Label sets that do not match give one line naming both."""
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -18,7 +19,6 @@ from kdbench.config import DistillConfig, SoftlabelConfig, TeacherConfig
 from kdbench.data.prepare import load_prepared, prepare_task
 from kdbench.errors import KdbenchError
 from kdbench.tasks import get_task
-from kdbench.teacher.backbone import build_backbone
 from kdbench.teacher.checkpoint import label_order, locate
 from kdbench.teacher.model import Teacher
 from kdbench.teacher.softlabels import write_softlabels
@@ -31,10 +31,10 @@ CHECKPOINT_LABELS = {"smsa": ["Positive", "NEGATIVE", "neutral"],
 
 
 @pytest.fixture(scope="module")
-def project(mirror, tmp_path_factory):
+def project(mirror, tmp_path_factory, tiny_backbone):
     """checkpoints/<task>: a tiny BERT with its task head, fine-tuned for a few steps on the prepared task."""
     root = tmp_path_factory.mktemp("own-teacher")
-    build_backbone("tiny-random", root / "backbone")
+    shutil.copytree(tiny_backbone, root / "backbone")
     for name in CHECKPOINT_LABELS:
         prepare_task(get_task(name), mirror, root / "prepared" / name, max_train=48, max_valid=16)
         _fine_tune(root / "backbone", root / "prepared" / name, root / "checkpoints" / name, CHECKPOINT_LABELS[name])

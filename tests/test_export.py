@@ -12,7 +12,6 @@ from kdbench.bench.onnxrun import OnnxRunner
 from kdbench.encoding import segment_ids
 from kdbench.students import create_student, list_students
 from kdbench.tasks import KINDS
-from kdbench.teacher.backbone import build_backbone
 from kdbench.teacher.model import Teacher
 
 V, LABELS, ASPECTS, PAD = 50, 3, 4, 0
@@ -121,11 +120,9 @@ LABEL_SETS = {"single": ["neg", "pos"], "multi-aspect": ["neg", "neu", "pos"], "
 
 
 @pytest.fixture(scope="module")
-def backbone(tmp_path_factory):
+def backbone(tiny_backbone):
     """The tiny-random backbone's directory and its tokenizer (e5's: slow to load, so loaded once)."""
-    out = tmp_path_factory.mktemp("bb") / "tiny"
-    build_backbone("tiny-random", out)
-    return out, AutoTokenizer.from_pretrained(out)
+    return tiny_backbone, AutoTokenizer.from_pretrained(tiny_backbone)
 
 
 def bert_tokenizer(tmp_path):

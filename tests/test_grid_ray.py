@@ -1,29 +1,28 @@
 """End to end: the smoke study on a local Ray cluster (`kdbench grid`), in a copy of its own, against the serial
 run that tests/test_pipeline.py shares (`smoke_repo`). A file of its own, so that pytest-xdist (`--dist
-loadfile`) runs it on the other worker, beside the serial run's tests."""
+loadfile`) runs it on the other worker, beside the serial build (tests/conftest.py orders the files)."""
 
 import hashlib
 import json
 import os
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import SETUP, STUDY, copy_repo
+from tests.conftest import SETUP, STUDY, copy_repo, runner
 
 pytestmark = pytest.mark.slow
 
 
-def test_grid_on_ray_then_dvc_repro_reruns_nothing(smoke_repo, tmp_path):
+def test_grid_on_ray_then_dvc_repro_reruns_nothing(mirror, request, tmp_path):
     """`kdbench grid` on a local Ray of two workers, exchanging everything through a local-directory DVC
     remote (as workers on other machines would), on the smoke study cut to one task, one student and one variant: every
     stage DVC can restore ran on a worker in a workspace of its own, the driver's `dvc repro` then restores
-    all of them and runs only bench and report, and the metrics are the serial run's, byte for byte."""
-    _, run = smoke_repo
+    all of them and runs only bench and report, and the metrics are the serial run's, byte for byte. It runs
+    beside the serial build (`smoke_repo`), which it waits for only to compare bytes."""
     repo = tmp_path / "repo"
     repo.mkdir()
     copy_repo(repo)
@@ -34,8 +33,7 @@ def test_grid_on_ray_then_dvc_repro_reruns_nothing(smoke_repo, tmp_path):
         if folder == STUDY:  # the driver's bench: that it runs, not what it measures
             params["bench"].update(sample=8, passes=1, runtimes=["eager"])
         (repo / folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = {**run.env, "PYTHONPATH": str(repo)}
-    sh = lambda *cmd: subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)  # noqa: E731
+    sh = runner(repo, mirror)
     git = ["git", "-c", "user.name=kdbench", "-c", "user.email=kdbench@example.org"]
     for cmd in (["git", "init", "-q"], ["dvc", "remote", "add", "--local", "-d", "store", str(tmp_path / "remote")],
                 ["git", "add", "-A"], [*git, "commit", "-q", "-m", "smoke"]):
@@ -61,8 +59,9 @@ def test_grid_on_ray_then_dvc_repro_reruns_nothing(smoke_repo, tmp_path):
                                                       f"{STUDY}/reports/replicas") for p in (repo / folder).rglob("*.json"))
     assert [str(f).split("/metrics/")[-1].split("/replicas/")[-1] for f in files] == [
         "smsa/teacher.json", "smsa/bilstm/kd.json", "smsa/bilstm/kd/seed1.json"]
+    _, serial = request.getfixturevalue("smoke_repo")  # the serial build, done by now on the other worker
     for rel in files:  # the serial run's, byte for byte (as its build left them: other tests rerun stages there)
-        assert hashlib.sha256((repo / rel).read_bytes()).hexdigest() == run.metrics[str(rel)], rel
+        assert hashlib.sha256((repo / rel).read_bytes()).hexdigest() == serial.metrics[str(rel)], rel
     assert (repo / STUDY / "reports/timing/smsa/bilstm/kd.json").is_file()  # the workers' wall times came back
     out = sh("dvc", "status", f"{STUDY}/dvc.yaml", "--with-deps")
     assert "up to date" in out.stdout, out.stdout

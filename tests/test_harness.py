@@ -121,7 +121,7 @@ def test_percent_of_teacher_is_undefined_when_the_teacher_scores_zero(project, t
     assert row["pct_of_teacher"] is None and row["test_macro_f1"] > 0  # a score, no percentage of zero
 
 
-def test_a_failed_case_does_not_take_the_bench_down(project, tmp_path, monkeypatch):
+def test_a_failed_case_does_not_take_the_bench_down(project, tiny_backbone, tmp_path, monkeypatch):
     """One case fails (its model scores otherwise than the pipeline recorded): the others are written, the
     failed one is named, and only then does `kdbench bench` fail."""
     import shutil
@@ -132,7 +132,6 @@ def test_a_failed_case_does_not_take_the_bench_down(project, tmp_path, monkeypat
     from kdbench.bench.run import run_bench
     from kdbench.errors import KdbenchError
     from kdbench.reference import fit_reference, reference_scores, save_reference
-    from kdbench.teacher.backbone import build_backbone
     from kdbench.teacher.model import Teacher
     from kdbench.teacher.train import score
 
@@ -140,10 +139,9 @@ def test_a_failed_case_does_not_take_the_bench_down(project, tmp_path, monkeypat
     shutil.copytree(project, root)
     (root / "params.yaml").write_text((project / "params.yaml").read_text().replace(
         "runtimes: [eager, onnx, int8]}", "runtimes: [eager, int8], rss: false}"))
-    build_backbone("tiny-random", tmp_path / "backbone")
     torch.manual_seed(0)
-    teacher = Teacher(AutoModel.from_pretrained(tmp_path / "backbone"),
-                      AutoTokenizer.from_pretrained(tmp_path / "backbone"), "single", LABELS)
+    teacher = Teacher(AutoModel.from_pretrained(tiny_backbone), AutoTokenizer.from_pretrained(tiny_backbone), "single",
+                      LABELS)
     teacher.save(root / "models/smsa/teacher")
     test = [json.loads(line) for line in (root / "data/prepared/smsa/test.jsonl").read_text().splitlines()]
     ref = fit_reference("single", test)  # the reference is benchmarked like a student, without torch

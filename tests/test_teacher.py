@@ -31,10 +31,8 @@ LABELS = {"single": ["negative", "positive"], "pair": ["Entail", "NotEntail"], "
 
 
 @pytest.fixture(scope="module")
-def backbone(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bb") / "tiny"
-    build_backbone("tiny-random", out)
-    return out
+def backbone(tiny_backbone):
+    return tiny_backbone
 
 
 def _meta(kind):

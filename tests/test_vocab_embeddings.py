@@ -8,7 +8,6 @@ from transformers import AutoModel, AutoTokenizer
 from kdbench.distill.embeddings import init_embeddings, read_vec, train_fasttext
 from kdbench.errors import KdbenchError
 from kdbench.students.vocab import SubwordVocab, WordVocab, load_vocab
-from kdbench.teacher.backbone import build_backbone
 from kdbench.teacher.model import Teacher
 
 RECORDS = {
@@ -94,10 +93,8 @@ def test_word_vocab_save_load(tmp_path):
 
 # ---- SubwordVocab on a real tokenizer --------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def backbone(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bb") / "tiny"
-    build_backbone("tiny-random", out)
-    return out
+def backbone(tiny_backbone):
+    return tiny_backbone
 
 
 @pytest.fixture(scope="module")
