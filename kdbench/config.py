@@ -84,7 +84,9 @@ class TeacherConfig:
     # a hub id | a local directory
     checkpoint: str = ""            # a fine-tuned model used as it is, not trained: a folder under checkpoints/ or
     # a hub id (kdbench.teacher.checkpoint); "" = fine-tune the backbone
-    label_map: dict[str, str] = field(default_factory=dict)  # checkpoint label -> task label, where names differ
+    logits: str = ""                # a teacher kdbench cannot run: its logits in a JSONL file under checkpoints/
+    # (kdbench.teacher.logits); "" = a model
+    label_map: dict[str, str] = field(default_factory=dict)  # checkpoint (or logits file) label -> task label
     pooling: Literal["auto", "mean", "first"] = "auto"  # auto = what the backbone was trained with
     prefix: str = "auto"            # text prepended to classification inputs; auto = "query: " for e5, else ""
     num_layers: Count = 0           # keep only the lowest N encoder layers (0 = all)
@@ -101,6 +103,10 @@ class TeacherConfig:
     seed: Seed = 0
     threads: Size = 2               # intra-op threads: fixed, because float sums depend on how work is split
     device: Device = "auto"         # auto = CUDA when present, else CPU
+
+    def __post_init__(self):
+        if self.checkpoint and self.logits:
+            raise ValueError("checkpoint and logits name two teachers: keep one")
 
 
 @dataclass

@@ -50,9 +50,9 @@ def _model_card(task, student, variant, metrics, rows, origin, rerun):
                   "| runtime | p50 ms | p90 ms | p99 ms | speed-up vs teacher | peak RSS MB | size MB | test macro F1 |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- |"]
         for r in rows:
-            lat, rss = r["latency_ms"], r.get("peak_rss_mb")
+            lat, rss, up = r["latency_ms"], r.get("peak_rss_mb"), r.get("speedup_vs_teacher")
             lines.append(f"| {r['runtime']} | {lat['p50']:.3f} | {lat['p90']:.3f} | {lat['p99']:.3f} | "
-                         f"{r['speedup_vs_teacher']:.1f}x | {'' if rss is None else f'{rss:.0f}'} | "
+                         f"{'' if up is None else f'{up:.1f}x'} | {'' if rss is None else f'{rss:.0f}'} | "
                          f"{r['file_bytes'] / 2**20:.1f} | {r['test_macro_f1'] * 100:.2f} |")
     else:
         lines.append(f"Not benchmarked: no bench row measured these weights (a bench of other weights is not "
@@ -64,16 +64,17 @@ def _model_card(task, student, variant, metrics, rows, origin, rerun):
 
 
 def _origin(layout, task, config, weights):
-    """What the card says the model came from: the teacher (a checkpoint or the backbone it was fine-tuned
-    from), the DVC md5s of the teacher and the data, and the transfer set's make-up."""
+    """What the card says the model came from: the teacher (a checkpoint, a logits file or the backbone it was
+    fine-tuned from), the DVC md5s of the teacher and the data, and the transfer set's make-up."""
     from kdbench.bench.harness import dvc_md5
 
     def read(path):
         return json.loads(path.read_text()) if path.is_file() else {}
 
     teacher = read(layout.teacher_metrics(task))
-    checkpoint = teacher.get("checkpoint")
-    named = (f"checkpoint `{checkpoint['source']}` (label map {json.dumps(checkpoint['label_map'])})" if checkpoint
+    given = teacher.get("checkpoint") or teacher.get("logits")  # a model or a logits file the user brought
+    kind = "checkpoint" if teacher.get("checkpoint") else "logits file"
+    named = (f"{kind} `{given['source']}` (label map {json.dumps(given['label_map'])})" if given
              else f"fine-tuned here from `{teacher.get('backbone', '?')}`")
     sources = read(layout.softlabels(task) / "meta.json").get("transfer_sources")
     transfer = ", ".join(f"{n} {s}" for s, n in sources.items()) + " texts" if sources else "(no soft labels found)"

@@ -32,6 +32,7 @@ from kdbench.errors import KdbenchError
 from kdbench.layout import Layout
 from kdbench.students.artifact import CONFIG as STUDENT_MARKER
 from kdbench.tasks import gold_labels
+from kdbench.teacher.logits import is_logits_teacher
 from kdbench.trainer import evaluate, predict, record_length
 
 
@@ -66,6 +67,10 @@ class Case:
         return (self.exports or self.layout.exports(self.task)) / f"{self.model_key}{suffix}" if suffix else None
 
 
+def speedup(teacher_p50, p50):
+    return None if teacher_p50 is None else teacher_p50 / p50
+
+
 def discover(params, tasks=None):
     """Every case of the study (params: a config.Params) whose trained model exists, for `tasks` (default: all
     of its tasks), teacher first within each task (speed-ups need its p50)."""
@@ -76,7 +81,9 @@ def discover(params, tasks=None):
         reference = [r for r in RUNTIMES if RUNTIMES.meta(r, "reference")]
         if (layout.reference(task) / REFERENCE_MARKER).is_file():
             cases += [Case(task, "reference", None, r, layout) for r in reference]
-        models = [("teacher", None)] + [(s, v) for s in params.students for v in params.variants]
+        # a teacher given as a logits file (teacher.logits) has no network to time: its students' speed-ups are None
+        teacher = [] if is_logits_teacher(layout.teacher(task)) else [("teacher", None)]
+        models = teacher + [(s, v) for s in params.students for v in params.variants]
         for model, variant in models:
             for runtime in params.bench.runtimes:
                 case = Case(task, model, variant, runtime, layout)
@@ -275,6 +282,10 @@ class Harness:
         return np.reshape(forward_s, (self.params.bench.passes, -1)).min(axis=0)
 
     def teacher_latency(self, task):
+        """The eager teacher's p50 (ms) on this task, timed now if its case has not run; None for a teacher
+        from a logits file."""
+        if task not in self.teacher_p50 and is_logits_teacher(self.layout.teacher(task)):
+            self.teacher_p50[task] = None
         if task not in self.teacher_p50:
             prep = self.prepare(Case(task, "teacher", None, BASELINE_RUNTIME, self.layout))
             self.teacher_p50[task] = percentiles_ms(self.best_per_sentence(self.time_forward(prep)))["p50"]
@@ -307,7 +318,7 @@ class Harness:
             pct_of_teacher=pct, latency_ms=latency, latency_basis=LATENCY_BASIS.format(n=len(prep.sample_inputs),
                                                                                      passes=bench.passes),
             tokenize_ms=percentiles_ms(prep.tokenize_s), throughput_per_s=throughput,
-            speedup_vs_teacher=self.teacher_latency(case.task) / latency["p50"], peak_rss_mb=rss,
+            speedup_vs_teacher=speedup(self.teacher_latency(case.task), latency["p50"]), peak_rss_mb=rss,
             file_bytes=prep.runtime_bytes, flops_per_sentence=prep.flops, params=prep.loaded.params,
             params_without_embeddings=prep.loaded.params_without_embeddings, threads=bench.threads,
             sample_size=len(prep.sample_inputs), batch_size=bench.batch_size, test_size=len(test),

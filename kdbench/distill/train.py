@@ -155,6 +155,10 @@ def run_distill(task, student_name, variant, cfg, model_overrides, prepared_dir,
     meta, splits = load_prepared(prepared_dir)
     kind, labels = meta["kind"], meta["labels"]
     teacher_meta = json.loads((Path(teacher_dir) / "kdbench_teacher.json").read_text())
+    if "logits" in teacher_meta and EMBEDDINGS.meta(cfg.embeddings, "vocab") == "subword":
+        raise KdbenchError(f"distill {task}/{student_name}/{variant}: embeddings: {cfg.embeddings} reads the "
+                           "teacher's word table, and a teacher from a logits file (teacher.logits) has none: "
+                           "use random or fasttext")
     transfer, transfer_logits = transfer_examples(softlabels_dir, cfg)
     uses_teacher = LOSSES.meta(cfg.loss, "uses_teacher")
     train_logits = load_logits(Path(softlabels_dir) / "train.safetensors") if uses_teacher else None

@@ -112,6 +112,9 @@ class Teacher(nn.Module):
         if "checkpoint" in meta:  # a fine-tuned checkpoint used as it is (teacher.checkpoint)
             from kdbench.teacher.checkpoint import CheckpointTeacher
             return CheckpointTeacher.load(model_dir)
+        if "logits" in meta:  # a table of logits from a file (teacher.logits)
+            from kdbench.teacher.logits import LogitsTeacher
+            return LogitsTeacher.load(model_dir)
         shared = meta.pop("word_table", None)
         if shared:
             # the backbone's weights, memory-mapped as from_pretrained maps them (so the 384 MB table is read

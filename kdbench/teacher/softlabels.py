@@ -25,6 +25,7 @@ from kdbench.data.pool import LEXICON
 from kdbench.data.prepare import load_prepared, load_unlabeled, load_yours
 from kdbench.io import atomic_path, read_jsonl, save_logits, write_json, write_jsonl
 from kdbench.tasks import TRANSFER_SOURCES, text_key
+from kdbench.teacher.logits import LogitsTeacher, check_extra, require
 from kdbench.teacher.model import Teacher
 from kdbench.trainer import predict, record_length, torch_forward
 
@@ -68,16 +69,26 @@ def transfer_set(cfg, splits, unlabeled, pool, kind, unk, lexicon, seed, yours=(
             + [{**r, "source": "augment"} for r in augmented])
 
 
+def inputs(prepared_dir, pool_dir, group, cfg, seed, public_pool, unk):
+    """(task meta, {split: records}, the transfer set, the user's own texts): everything the teacher labels."""
+    meta, splits = load_prepared(prepared_dir)
+    pool = read_jsonl(Path(pool_dir) / f"{group}.jsonl") if cfg.pool and public_pool else []
+    yours = load_yours(prepared_dir)
+    transfer = transfer_set(cfg, splits, load_unlabeled(prepared_dir), pool, meta["kind"], unk,
+                            read_lexicon(Path(pool_dir) / LEXICON), seed, yours)
+    return meta, splits, transfer, yours
+
+
 def write_softlabels(teacher_dir, prepared_dir, pool_dir, group, out_dir, cfg, seed=0, public_pool=True):
     """Label every split and the transfer set with the teacher; returns the meta dict and the labelling
     throughput (sentences per second of teacher forward passes, kept out of the stage's output)."""
     teacher = Teacher.load(teacher_dir)
     forward = torch_forward(teacher)
-    meta, splits = load_prepared(prepared_dir)
-    pool = read_jsonl(Path(pool_dir) / f"{group}.jsonl") if cfg.pool and public_pool else []
-    yours = load_yours(prepared_dir)
-    transfer = transfer_set(cfg, splits, load_unlabeled(prepared_dir), pool, meta["kind"],
-                            teacher.tokenizer.unk_token, read_lexicon(Path(pool_dir) / LEXICON), seed, yours)
+    unk = teacher.tokenizer.unk_token if teacher.tokenizer is not None else teacher.unk_token
+    meta, splits, transfer, yours = inputs(prepared_dir, pool_dir, group, cfg, seed, public_pool, unk)
+    if isinstance(teacher, LogitsTeacher):  # a logits file: it holds exactly these inputs
+        require(teacher.index, transfer, "transfer texts", teacher.source)
+        check_extra(teacher, [r for s in splits.values() for r in s] + transfer)
     labelled = seconds = 0
     with atomic_path(out_dir, is_dir=True) as tmp:
         info = {"labels": meta["labels"], "aspects": meta["aspects"], "kind": meta["kind"],

@@ -93,22 +93,29 @@ def resolve_auto(cfg, backbone_dir):
 
 
 def recipe(cfg):
-    """The teacher block as run, without the checkpoint keys when no checkpoint is used: a fine-tuned teacher's
-    files stay byte for byte what they were before checkpoints existed."""
+    """The teacher block as run, without the checkpoint and logits keys when they are unused: a fine-tuned
+    teacher's files stay byte for byte what they were before either existed."""
     settings = dataclasses.asdict(cfg)
-    if not cfg.checkpoint:
+    if not cfg.logits:  # likewise for a logits file
+        del settings["logits"]
+    if not cfg.checkpoint and not cfg.logits:
         del settings["checkpoint"], settings["label_map"]
     return settings
 
 
 def run_teacher(task, cfg, prepared_dir, backbone_dir, out_dir, metrics_path, predictions_path, reference_dir,
                 checkpoints_dir=None):
-    """The `teacher` stage: fine-tune on train, select on valid loss (or take `teacher.checkpoint` as it is),
-    score valid and test against the non-neural reference (test scores with bootstrap intervals), write the
-    model directory, the reference's (benchmarked like a student), the metrics JSON and the test predictions of
-    both. Nothing time-dependent is written: the same params and seed give the same bytes."""
+    """The `teacher` stage: fine-tune on train, select on valid loss (or take `teacher.checkpoint` as it is, or
+    the logits of `teacher.logits`), score valid and test against the non-neural reference (test scores with
+    bootstrap intervals), write the model directory, the reference's (benchmarked like a student), the metrics
+    JSON and the test predictions of both. Nothing time-dependent is written: the same params and seed give the same bytes."""
     meta, splits = load_prepared(prepared_dir)
-    if cfg.checkpoint:
+    logits = None
+    if cfg.logits:
+        from kdbench.teacher.logits import load_teacher
+        model, logits = load_teacher(cfg.logits, checkpoints_dir, meta, splits, cfg.label_map)
+        history, checkpoint = [], None
+    elif cfg.checkpoint:
         from kdbench.teacher.checkpoint import files_digest, load_checkpoint, locate
         source = locate(cfg.checkpoint, checkpoints_dir)
         seed_everything(cfg.seed, cfg.threads)
@@ -134,8 +141,9 @@ def run_teacher(task, cfg, prepared_dir, backbone_dir, out_dir, metrics_path, pr
         model.save(tmp, backbone_dir, final_dir=out_dir)  # a frozen word table stays the backbone's
         write_json(tmp / "training_config.json", recipe(cfg))  # the resolved recipe, with the model
     report = {
-        "task": task, "kind": meta["kind"], "backbone": None if checkpoint else cfg.backbone,
-        **({"checkpoint": checkpoint} if checkpoint else {}), "train_size": len(splits["train"]),
+        "task": task, "kind": meta["kind"], "backbone": None if checkpoint or logits else cfg.backbone,
+        **({"checkpoint": checkpoint} if checkpoint else {}), **({"logits": logits} if logits else {}),
+        "train_size": len(splits["train"]),
         "valid": scores["valid"], "test": scores["test"],
         "reference": {"name": ref["name"], "test_macro_f1": ref["macro_f1"], "test_accuracy": ref["accuracy"],
                       "test_interval": ref["interval"]},

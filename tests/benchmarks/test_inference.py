@@ -48,5 +48,6 @@ def test_inference(benchmark, harness, case):
     if case.runtime == "onnx":  # same graph, other kernels: predictions may flip only on near-ties
         assert row["test_macro_f1"] == pytest.approx(harness.pipeline_score(case), abs=0.01)
     # int8 may lose accuracy: that is what its row reports, not a failure
-    assert row["speedup_vs_teacher"] > 0 and row["file_bytes"] > 0
+    speedup = row["speedup_vs_teacher"]  # None against a teacher from a logits file: it has nothing to time
+    assert (speedup is None or speedup > 0) and row["file_bytes"] > 0
     benchmark.extra_info.update(row)  # only a case that passed gets a row
