@@ -50,16 +50,15 @@ SETUP, STUDY = "setups/smoke", "studies/smoke"  # the pipeline every end-to-end 
 
 
 # The order pytest-xdist hands files out in (`make test`: --dist loadfile --no-loadscope-reorder): one worker
-# builds the smoke study and runs tests/test_pipeline.py on it; the other runs the Ray grid test beside that
-# build (it needs the build only at its end), then the unit tests, then tests/test_shipped.py on the build.
-FIRST, LAST = ("test_pipeline.py", "test_grid_ray.py"), ("test_shipped.py",)
+# builds the smoke study and runs tests/test_pipeline.py on it; the other runs two unit-test files, then the Ray
+# grid test beside that build (about 110 s; it waits for the build only to compare bytes at its end, and the
+# build takes about 160 s), then tests/test_shipped.py on the build; both then share the other unit tests.
+ORDER = {"test_pipeline.py": -4, "test_teacher.py": -3, "test_checkpoint_teacher.py": -3, "test_grid_ray.py": -2,
+         "test_shipped.py": -1}
 
 
 def pytest_collection_modifyitems(items):
-    def rank(item):
-        name = Path(str(item.fspath)).name
-        return (FIRST.index(name) - len(FIRST)) if name in FIRST else len(LAST) if name in LAST else 0
-    items.sort(key=rank)  # a stable sort: each file's tests keep their order
+    items.sort(key=lambda item: ORDER.get(Path(str(item.fspath)).name, 0))  # stable: a file's tests keep their order
 
 
 def copy_repo(dest):
