@@ -99,6 +99,10 @@ def read_file(path, kind, task_labels, label_map):
         line = parsed(n)
         if field not in line or "logits" not in line:
             raise KdbenchError(f"{path}:{n}: needs \"{field}\" and \"logits\" (a {kind} task)")
+        text = line[field]
+        if not (isinstance(text, str) if field == "text" else isinstance(text, list) and all(
+                isinstance(w, str) for w in text)):
+            raise KdbenchError(f"{path}:{n}: \"{field}\" is {'a string' if field == 'text' else 'a list of words'}")
         words = len(line["tokens"]) if field == "tokens" else None
         rows = _rows(line["logits"], kind, len(names), words)
         if rows is None:
