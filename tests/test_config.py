@@ -291,3 +291,22 @@ def test_cli_bad_arguments_are_one_line(tmp_path, monkeypatch, capsys, argv, mes
         main(["--params", str(REPO / "studies/quick/params.yaml"), *argv])
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and message in err and err.count("\n") == 1
+
+
+def test_the_check_names_the_blocks_dvc_reads_that_a_params_file_lacks(tmp_path, monkeypatch, capsys):
+    """DVC, not kdbench, reads a setup's and a study's blocks for their stages, without kdbench's defaults: the
+    check stage names every missing one in one line, before a stage fails on it."""
+    from kdbench import cli
+    (tmp_path / "setups/a").mkdir(parents=True)
+    (tmp_path / "studies/b").mkdir(parents=True)
+    (tmp_path / "setups/a/params.yaml").write_text("tasks: {smsa: {}}\nteacher: {}\n")
+    (tmp_path / "studies/b/params.yaml").write_text("setup: a\ntasks: [smsa]\nstudents: {bilstm: {}}\n"
+                                                    "variants: {kd: {}}\nreplicate: {seeds: []}\n")
+    for folder, missing in (("setups/a", "seed, softlabels, fasttext"),
+                            ("studies/b", "distill, bench, report, replicate.students")):
+        monkeypatch.chdir(tmp_path / folder)
+        with pytest.raises(SystemExit):
+            cli.main(["check"])
+        err = capsys.readouterr().err
+        assert err.startswith(f"kdbench: error: params.yaml: {missing}: missing;") and err.count("\n") == 1, err
+        assert not (tmp_path / folder / "params.ok").exists()
