@@ -299,11 +299,11 @@ def test_the_check_names_the_blocks_dvc_reads_that_a_params_file_lacks(tmp_path,
     from kdbench import cli
     (tmp_path / "setups/a").mkdir(parents=True)
     (tmp_path / "studies/b").mkdir(parents=True)
-    (tmp_path / "setups/a/params.yaml").write_text("tasks: {smsa: {}}\nteacher: {}\n")
+    (tmp_path / "setups/a/params.yaml").write_text("tasks: {smsa: {}}\nteacher: {epochs: 1}\n")
     (tmp_path / "studies/b/params.yaml").write_text("setup: a\ntasks: [smsa]\nstudents: {bilstm: {}}\n"
                                                     "variants: {kd: {}}\nreplicate: {seeds: []}\n")
-    for folder, missing in (("setups/a", "seed, softlabels, fasttext"),
-                            ("studies/b", "distill, bench, report, replicate.students")):
+    for folder, missing in (("setups/a", "seed, teacher.backbone, softlabels, fasttext"),
+                            ("studies/b", "distill, replicate.students, bench, report")):
         monkeypatch.chdir(tmp_path / folder)
         with pytest.raises(SystemExit):
             cli.main(["check"])

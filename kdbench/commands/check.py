@@ -6,8 +6,9 @@ OK = ("params.yaml passed `kdbench check`. Every stage that puts a name from it 
 
 # the blocks setup.dvc.yaml's and study.dvc.yaml's stages read from params.yaml itself (DVC, not kdbench, reads
 # them, and DVC knows nothing of kdbench's defaults): each must be written, `{}` for the defaults
-SETUP_BLOCKS = ("seed", "tasks", "teacher", "softlabels", "fasttext")
-STUDY_BLOCKS = ("tasks", "students", "variants", "distill", "replicate", "bench", "report")
+SETUP_BLOCKS = ("seed", "tasks", "teacher", "teacher.backbone", "softlabels", "fasttext")
+STUDY_BLOCKS = ("tasks", "students", "variants", "distill", "replicate", "replicate.students", "replicate.seeds",
+                "bench", "report")
 
 
 def add_arguments(p):
@@ -15,13 +16,13 @@ def add_arguments(p):
 
 
 def missing_blocks(raw):
-    """The blocks of a setup's or a study's params (raw YAML) that its dvc.yaml reads and the file lacks."""
-    if "setup" not in raw:
-        return [k for k in SETUP_BLOCKS if k not in raw]
-    missing = [k for k in STUDY_BLOCKS if k not in raw]
-    replicate = raw.get("replicate")
-    return missing + [f"replicate.{k}" for k in ("students", "seeds")
-                      if "replicate" in raw and not (isinstance(replicate, dict) and k in replicate)]
+    """The blocks of a setup's or a study's params (raw YAML) that its dvc.yaml reads and the file lacks (a
+    block's key only where the block is there)."""
+    def has(key):
+        block, _, sub = key.partition(".")
+        return block in raw and (not sub or isinstance(raw[block], dict) and sub in raw[block])
+    blocks = STUDY_BLOCKS if "setup" in raw else SETUP_BLOCKS
+    return [k for k in blocks if not has(k) and ("." not in k or k.split(".")[0] in raw)]
 
 
 def main(args):
@@ -33,7 +34,8 @@ def main(args):
     if missing:
         raise KdbenchError(f"{args.params}: {', '.join(missing)}: missing; the stages in dvc.yaml read these from "
                            "this file, not from kdbench's defaults: write each (`{}` keeps a block's defaults; "
-                           "`seed: 0`; a study's `tasks: [...]`; `replicate: {students: [], seeds: []}` for none)")
+                           "`seed: 0`; `teacher: {backbone: e5-small}`; a study's `tasks: [...]`; `replicate: {students: [], "
+                           "seeds: []}` for none)")
     with atomic_path(args.out) as tmp:
         tmp.write_text(OK, encoding="utf-8")
     print(f"{args.params}: valid")
