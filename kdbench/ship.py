@@ -43,7 +43,10 @@ def _model_card(task, student, variant, metrics, rows, origin, rerun):
              + f", {metrics['params']:,} parameters; trained with {json.dumps(metrics.get('settings', {}))}.", "",
              f"Weights: DVC md5 `{origin['weights']}`. Distilled from the teacher {origin['teacher']} (DVC md5 "
              f"`{origin['teacher_md5']}`) on the prepared data `{origin['data_md5']}` and a transfer set of "
-             f"{origin['transfer']}. Outputs, in order: {', '.join(metrics.get('labels', origin['labels']))}.", ""]
+             f"{origin['transfer']}"
+             + (f", of which this variant learned from {metrics['transfer_size']:,}" if metrics.get("transfer_size")
+                else "")
+             + f". Outputs, in order: {', '.join(metrics.get('labels', origin['labels']))}.", ""]
     if rows:
         lines += ["Measured by `kdbench bench` on these weights (one sentence at a time, "
                   f"{rows[0].get('threads', 1)} thread(s), {rows[0].get('machine', {}).get('cpu', 'CPU')}):", "",
@@ -76,8 +79,10 @@ def _origin(layout, task, config, weights):
     kind = "checkpoint" if teacher.get("checkpoint") else "logits file"
     named = (f"{kind} `{given['source']}` (label map {json.dumps(given['label_map'])})" if given
              else f"fine-tuned here from `{teacher.get('backbone', '?')}`")
-    sources = read(layout.softlabels(task) / "meta.json").get("transfer_sources")
-    transfer = ", ".join(f"{n} {s}" for s, n in sources.items()) + " texts" if sources else "(no soft labels found)"
+    meta = read(layout.softlabels(task) / "meta.json")
+    sources, yours = meta.get("transfer_sources"), meta.get("transfer_yours")
+    transfer = ", ".join(f"{n} {s}" + (f" ({yours['kept']} of them your own texts)" if s == "pool" and yours else "")
+                         for s, n in sources.items()) + " texts" if sources else "(no soft labels found)"
     return {"weights": weights, "teacher": named, "teacher_md5": dvc_md5(layout.teacher(task)),
             "data_md5": dvc_md5(layout.prepared(task)), "transfer": transfer, "labels": config["labels"]}
 

@@ -4,7 +4,7 @@ measured these exact weights (their DVC md5), else "not benchmarked" with the co
 from kdbench.ship import _model_card
 
 METRICS = {"test": {"macro_f1": 0.7893, "interval": {"low": 0.7469, "high": 0.8285}}, "params": 1000,
-           "settings": {"loss": "mse"}}
+           "settings": {"loss": "mse"}, "transfer_size": 70}
 ORIGIN = {"weights": "abc123.dir", "teacher": "checkpoint `checkpoints/mine` (label map {\"LABEL_0\": \"negative\"})",
           "teacher_md5": "t1.dir", "data_md5": "d1.dir", "transfer": "20 own, 30 pool, 40 augment texts",
           "labels": ["negative", "neutral", "positive"]}
@@ -19,6 +19,7 @@ def test_a_card_without_a_bench_of_its_weights_says_not_benchmarked():
     assert "Not benchmarked: no bench row measured these weights" in card and RERUN in card
     assert "| runtime |" not in card  # no latency table borrowed from another model
     assert "checkpoint `checkpoints/mine`" in card and "`abc123.dir`" in card and "20 own, 30 pool" in card
+    assert "of which this variant learned from 70." in card
     assert "Outputs, in order: negative, neutral, positive" in card and "Predictor(" in card
 
 
