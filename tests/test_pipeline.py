@@ -18,20 +18,13 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.conftest import SETUP, STUDY
+from tests.conftest import SETUP, STUDY, atomic_write
 
 # `make test` runs pytest-xdist with --dist loadfile: one worker builds the copy and runs these one after
 # another (they run DVC in it and change it), while the other runs the Ray grid test, the unit tests and then
 # tests/test_shipped.py's, which read the same copy. So nothing here changes what those read: reruns write to a
-# scratch folder, edits replace a file whole (os.replace), and the models changed are ones they do not read.
+# scratch folder, edits replace a file whole (atomic_write), and the models changed are ones they do not read.
 pytestmark = pytest.mark.slow
-
-
-def replace_text(path, text):
-    """Write a file whole or not at all: a process on the other worker may be reading it."""
-    tmp = path.with_name(f".{path.name}.tmp-test")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def test_repro_writes_every_artifact(smoke_repo):
@@ -130,14 +123,14 @@ def test_a_teacher_change_flags_every_report_that_reads_it(smoke_repo):
     repo, run = smoke_repo
     code = repo / "kdbench/teacher/train.py"
     original = code.read_text()
-    replace_text(code, original + "\n# changed\n")
+    atomic_write(code, original + "\n# changed\n")
     try:
         out = run("dvc", "status", "--with-deps", f"{STUDY}/dvc.yaml:report")  # the report and all it reads
         assert f"{SETUP}/dvc.yaml:teacher@smsa" in out.stdout and "teacher/train.py" in out.stdout, out.stdout
         out = run("dvc", "status", "--with-deps", f"{STUDY}/dvc.yaml:bench@nergrit")
         assert "teacher@smsa" not in out.stdout and "teacher@nergrit" in out.stdout, out.stdout  # its own task's
     finally:
-        replace_text(code, original)
+        atomic_write(code, original)
     assert "up to date" in run("dvc", "status", f"{STUDY}/dvc.yaml", "--with-deps").stdout
 
 
@@ -307,7 +300,7 @@ def test_a_stage_killed_mid_training_leaves_nothing_behind(smoke_repo):
     # a long run, so the kill lands mid-training whatever the machine's speed
     long = yaml.safe_load(params)
     long["distill"].update(epochs=500, patience=500)
-    replace_text(params_file, yaml.safe_dump(long, sort_keys=False))  # still valid for the other worker's commands
+    atomic_write(params_file, yaml.safe_dump(long, sort_keys=False))  # still valid for the other worker's commands
     stage = subprocess.Popen(["dvc", "repro", "--single-item", f"{STUDY}/dvc.yaml:distill@smsa-bert-tiny-kd"],
                              cwd=repo, env=run.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                              start_new_session=True)
@@ -319,7 +312,7 @@ def test_a_stage_killed_mid_training_leaves_nothing_behind(smoke_repo):
     finally:
         os.killpg(stage.pid, signal.SIGKILL)
         stage.wait()
-    replace_text(params_file, params)
+    atomic_write(params_file, params)
     assert not (repo / STUDY / "models/smsa/bert-tiny/kd").exists()  # DVC removed it; nothing replaced it
     assert cache() == cached  # the killed run committed nothing
     out = run("dvc", "repro", f"{STUDY}/dvc.yaml")
