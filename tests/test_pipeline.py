@@ -274,7 +274,7 @@ def test_side_by_side_gate_against_a_revision(smoke_repo):
                            **overrides)
     save_student(wider, vocab, {**config, "overrides": overrides}, student)
     out = run("kdbench", "--study", "smoke", "gate", "--against", "HEAD", "-k",
-              "nergrit-bilstm-kd-eager,nergrit-bilstm-nokd-eager", "--seconds", "3")
+              "nergrit-bilstm-kd-eager,nergrit-bilstm-nokd-eager", "--seconds", "2")
     assert out.returncode == 1, out.stdout + out.stderr
     rows = {line.split()[0]: line.split() for line in out.stdout.splitlines()[2:]}
     assert set(rows) == {"nergrit-bilstm-kd-eager", "nergrit-bilstm-nokd-eager"}

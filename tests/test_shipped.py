@@ -18,14 +18,26 @@ from tests.conftest import SETUP, STUDY
 pytestmark = pytest.mark.slow
 
 
-def test_predict_gives_one_line_for_bad_input(smoke_repo, tmp_path):
-    _, run = smoke_repo
+def _error(repo, *argv):
+    """The one line `kdbench *argv` prints for a user mistake in the copy, run in this process (no start-up)."""
+    from kdbench import cli
+    with pytest.MonkeyPatch.context() as mp, pytest.raises(SystemExit) as e:
+        mp.chdir(repo)
+        cli.main(list(argv))
+    assert e.value.code == 2
+    return e
+
+
+def test_predict_gives_one_line_for_bad_input(smoke_repo, tmp_path, capsys):
+    repo, _ = smoke_repo
     (tmp_path / "empty.txt").write_text("\n")
-    out = run("kdbench", "--study", "smoke", "predict", "--task", "smsa", "--student", "bilstm", "--input",
-              str(tmp_path / "empty.txt"))
-    assert out.returncode == 2 and "line 1: empty input" in out.stderr and out.stderr.count("\n") == 1, out.stderr
-    out = run("kdbench", "--study", "nosuch", "predict", "--task", "smsa", "--student", "bilstm")
-    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "studies/nosuch/params.yaml" in out.stderr
+    _error(repo, "--study", "smoke", "predict", "--task", "smsa", "--student", "bilstm", "--input",
+           str(tmp_path / "empty.txt"))
+    err = capsys.readouterr().err
+    assert "line 1: empty input" in err and err.count("\n") == 1, err
+    _error(repo, "--study", "nosuch", "predict", "--task", "smsa", "--student", "bilstm")
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "studies/nosuch/params.yaml" in err, err
 
 
 PEAK_RSS = ("import runpy, sys\nsys.argv = sys.argv[1:]\ntry:\n    runpy.run_path(sys.argv[0], run_name='__main__')\n"
@@ -87,7 +99,7 @@ def test_exported_student_runs_without_torch(smoke_repo, tmp_path):
     assert blocked.returncode != 0 and "ModuleNotFoundError" in blocked.stderr  # the block holds
 
 
-def test_profile_records_the_inference_loop(smoke_repo):
+def test_profile_records_the_inference_loop(smoke_repo, capsys):
     repo, run = smoke_repo
     out = run("kdbench", "--study", "smoke", "profile", "--task", "smsa", "--model", "bilstm", "--variant", "nokd",
               "--seconds", "1")
@@ -97,5 +109,5 @@ def test_profile_records_the_inference_loop(smoke_repo):
     assert svg.startswith("<?xml") and "forward (kdbench/students/bilstm.py" in svg  # the student's own code
     frames = json.loads((repo / "reports/profiles/smsa-bilstm-nokd-eager.speedscope.json").read_text())
     assert any(f["name"] == "eager.<locals>.run" for f in frames["shared"]["frames"])  # the timed call
-    out = run("kdbench", "--study", "smoke", "profile", "--task", "smsa", "--model", "cnn")
-    assert out.returncode == 2 and "no trained model" in out.stderr
+    _error(repo.parent.parent, "--study", "smoke", "profile", "--task", "smsa", "--model", "cnn")
+    assert "no trained model" in capsys.readouterr().err
