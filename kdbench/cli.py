@@ -1,4 +1,4 @@
-"""`kdbench <command>`: one subcommand per DVC stage, plus `tasks`, `predict`, `export`, `gate`, `profile` and `grid`.
+"""`kdbench <command>`: one subcommand per DVC stage, plus tasks, texts, predict, export, gate, profile, grid.
 Thin: each subcommand is a module of kdbench/commands; it parses its arguments, loads the params of a study
 or a setup and calls one module function. User mistakes print one line and exit 2."""
 

@@ -108,7 +108,8 @@ def run_teacher(task, cfg, prepared_dir, backbone_dir, out_dir, metrics_path, pr
     """The `teacher` stage: fine-tune on train, select on valid loss (or take `teacher.checkpoint` as it is, or
     the logits of `teacher.logits`), score valid and test against the non-neural reference (test scores with
     bootstrap intervals), write the model directory, the reference's (benchmarked like a student), the metrics
-    JSON and the test predictions of both. Nothing time-dependent is written: the same params and seed give the same bytes."""
+    JSON and the test predictions of both. Nothing time-dependent is written: the same params and seed give the
+    same bytes."""
     meta, splits = load_prepared(prepared_dir)
     logits = None
     if cfg.logits:
