@@ -160,6 +160,7 @@ def test_a_bad_logits_file_is_one_line(setup, case, tmp_path):
     with pytest.raises(KdbenchError, match=message) as e:
         _run_teacher(setup, task, tmp_path, label_map)
     assert "\n" not in str(e.value)
+    assert not list(tmp_path.iterdir())  # the teacher stage wrote nothing: no model, metrics or predictions
 
 
 def test_an_input_the_transfer_set_does_not_have_is_one_line(setup, tmp_path):

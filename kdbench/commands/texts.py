@@ -16,6 +16,7 @@ def main(args):
     from kdbench.teacher.logits import UNK, input_of, key_of
     from kdbench.teacher.softlabels import inputs
     params = config.load(args.params)  # a setup's (kdbench --params setups/NAME/params.yaml texts TASK)
+    params.task(args.task)  # a task of this setup, or one line naming the key
     prepared = params.layout.prepared(args.task)
     if not (prepared / "labels.json").is_file():
         from kdbench.errors import KdbenchError
