@@ -94,6 +94,7 @@ class TeacherConfig:
     freeze_layers: Count = 4        # freeze the lowest N encoder layers as well
     max_length: Size = 64           # sub-word tokens per example
     epochs: Size = 3
+    min_steps: Count = 200          # a floor: a small task trains more epochs until it takes this many steps
     patience: Size = 2              # early stopping on validation loss, in epochs
     batch_size: Size = 16
     lr: Rate = 1e-4                 # encoder learning rate (AdamW, linear decay)
@@ -114,8 +115,8 @@ class SoftlabelConfig:
     """The transfer set the teacher labels (kdbench.teacher.softlabels) and how it is labelled."""
     own_train: bool = True          # the task's training texts left out of the labelled sample, gold dropped
     pool: bool = True               # texts of the other datasets of the task group
-    transfer_max: Count = 6000      # cap on own + pool texts (0 = none): own first, then a seeded pool sample
-    augment: Count = 2              # augmented copies of each labelled training example (0 = none)
+    transfer_max: Count = 0         # cap on own + pool texts (0 = none): own first, then a seeded pool sample
+    augment: Count = 4              # augmented copies of each labelled training example (0 = none)
     p_mask: Probability = 0.1       # augmentation: a word becomes the unknown token...
     p_pos: Probability = 0.1        # ...or another word of its part of speech...
     p_ngram: Probability = 0.25     # ...and the sentence is cut to an n-gram, n in [ngram_min, ngram_max]
@@ -140,10 +141,16 @@ class DistillConfig:
     transfer: Annotated[list[Literal[TRANSFER_SOURCES]], Unique] = field(default_factory=list)  # transfer-set
     # parts learnt from: own, pool, augment
     length_filter: bool = True      # pool texts only within the train inter-quartile length range
+    transfer_max: Count = 0         # learn from at most this many own + pool texts of the setup's (0 = all):
+    # own first, then a seeded pool sample, as softlabels.transfer_max caps them
+    augment_max: Count = 0          # learn from at most this many augmented copies of each example (0 = all)
     max_length: Size = 64           # tokens per example; parse checks that every student takes this many
     min_count: Size = 2             # word-level vocabulary: words seen fewer times in train become <unk>
-    epochs: Size = 8
-    patience: Size = 2              # early stopping on validation loss (cross-entropy on valid gold), in epochs
+    epochs: Size = 20
+    min_steps: Count = 1000         # a floor: a small task trains more epochs until it takes this many steps
+    patience: Size = 4              # early stopping, in epochs, on...
+    stop_on: Literal["teacher", "gold"] = "teacher"  # ...the KD loss against the teacher's validation logits,
+    # or cross-entropy on the validation gold labels (a no-KD run, loss: ce, always stops on gold)
     batch_size: Size = 32
     lr: Rate = 0.001                # used as it is without lr_grid, or when students.<name>.lr sets one by hand
     lr_grid: list[Rate] = field(default_factory=lambda: [0.005, 0.001, 0.0005, 0.0001])  # tried per run: the
@@ -207,6 +214,8 @@ class ReportConfig:
     latency_ms: NonNegative = 5.0   # p50 single-sentence latency
     size_mb: NonNegative = 20.0     # model file size
     max_score_loss: NonNegative = 0.05  # macro F1 the student may lose against its teacher
+    compare: list[Annotated[list[str], Field(min_length=2, max_length=2)]] = field(default_factory=list)  # [a, b]
+    # pairs of variants whose difference a - b the conclusions test, paired over seeds, per task and student
 
 
 @dataclass
@@ -411,6 +420,11 @@ def _check_cross_block(params):
             if seed == taken:
                 raise KdbenchError(f"params.yaml: replicate.seeds[{i}]: {seed} is {key} already (extra seeds "
                                    "must differ from the runs' own)")
+    for i, pair in enumerate(params.report.compare):
+        for name in pair:
+            if name not in params.variants:
+                raise KdbenchError(f"params.yaml: report.compare[{i}]: {name!r} is not a variant (variants: "
+                                   f"{', '.join(params.variants)})")
     lengths = {"distill.max_length": params.distill.max_length} | {
         f"variants.{name}.max_length": v["max_length"] for name, v in params.variants.items() if "max_length" in v}
     for student, settings in params.students.items():

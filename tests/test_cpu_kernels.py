@@ -56,7 +56,8 @@ SIZES = {"bilstm": dict(emb_dim=16, hidden=16), "bert-tiny": dict(n_layers=1, hi
 
 def train(name):
     seed_everything(0, 1)
-    cfg = DistillConfig(loss="mse", epochs=3, patience=3, batch_size=16, lr=3e-3, max_length=16, seed=0)
+    cfg = DistillConfig(loss="mse", epochs=3, min_steps=0, patience=3, batch_size=16, lr=3e-3, max_length=16, seed=0,
+                        stop_on="gold")
     d = Distiller(create_student(name, len(VOCAB), "single", 3, **SIZES[name]), VOCAB, "single", LABELS, cfg)
     history = d.distill(EXAMPLES, VALID, log=lambda s: None)
     state = d.student.state_dict()

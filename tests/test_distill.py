@@ -37,7 +37,8 @@ def _teacher_logits(records):
 
 def _distiller(train, loss="mse", seed=0):
     torch.manual_seed(seed)
-    cfg = DistillConfig(loss=loss, epochs=6, patience=6, batch_size=32, lr=3e-3, max_length=64, seed=seed)
+    cfg = DistillConfig(loss=loss, epochs=6, min_steps=0, patience=6, batch_size=32, lr=3e-3, max_length=64,
+                        seed=seed)
     vocab = WordVocab.build([r["text"] for r in train], min_count=2)
     student = create_student("bilstm", len(vocab), "single", 3, emb_dim=64, hidden=64)
     return Distiller(student, vocab, "single", LABELS, cfg), cfg
@@ -51,8 +52,9 @@ def test_kd_beats_an_untrained_student(smsa):
     train, valid, test = smsa
     d, cfg = _distiller(train)
     untrained, _ = d.evaluate(test)
-    d.distill(_kd_examples(train), valid, log=lambda s: None)
+    history = d.distill(_kd_examples(train), valid, _teacher_logits(valid), log=lambda s: None)
     trained, _ = d.evaluate(test)
+    assert d.monitor == "teacher_loss" and all("valid_teacher_loss" in h for h in history)
     assert trained["macro_f1"] > untrained["macro_f1"] + 0.15, (untrained, trained)
 
 
@@ -61,7 +63,7 @@ def test_same_seed_same_metrics(smsa):
     scores = []
     for _ in range(2):
         d, cfg = _distiller(train[:200])
-        d.distill(_kd_examples(train[:200]), valid, log=lambda s: None)
+        d.distill(_kd_examples(train[:200]), valid, _teacher_logits(valid), log=lambda s: None)
         scores.append(d.evaluate(test)[0])
     assert scores[0] == scores[1]
 
@@ -71,12 +73,13 @@ def test_nokd_baseline_needs_no_teacher(smsa):
     d, cfg = _distiller(train[:200], loss="ce")
     history = d.distill(list(zip(train[:200], [None] * 200, [True] * 200)), valid, log=lambda s: None)
     assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert d.monitor == "loss"  # stop_on: teacher does not apply: no-KD never sees the teacher
 
 
 def test_saved_student_reloads_and_predicts_the_same(smsa, tmp_path, capsys):
     train, valid, test = smsa
     d, cfg = _distiller(train[:200])
-    d.distill(_kd_examples(train[:200]), valid, log=lambda s: None)
+    d.distill(_kd_examples(train[:200]), valid, _teacher_logits(valid), log=lambda s: None)
     config = student_config("bilstm", {"emb_dim": 64, "hidden": 64}, "single", LABELS, None, d.vocab, 64)
     save_student(d.student, d.vocab, config, tmp_path / "student")
     expected = d.evaluate(test[:30])[1]
@@ -105,7 +108,41 @@ def test_lr_sweep_picks_on_validation_and_is_recorded(smsa):
         return Distiller(student, vocab, "single", LABELS, cfg), {}
 
     cfg = DistillConfig(loss="mse", lr_grid=[1e-6, 3e-3], sweep_epochs=1, sweep_examples=200, seed=0)
-    sweep = sweep_lr(fresh, _kd_examples(train), valid[:60], cfg, log=lambda s: None)
+    sweep = sweep_lr(fresh, _kd_examples(train), valid[:60], _teacher_logits(valid[:60]), cfg, log=lambda s: None)
     assert tried == [1e-6, 3e-3] and sweep["chosen"] == 3e-3  # 1e-6 barely moves in one epoch
     assert sweep["examples"] == 200 and set(sweep["valid_loss"]) == {"1e-06", "0.003"}
-    assert sweep_lr(fresh, _kd_examples(train), valid, DistillConfig(lr_grid=[]), log=lambda s: None) is None
+    assert sweep["monitor"] == "teacher_loss"
+    assert sweep_lr(fresh, _kd_examples(train), valid, None, DistillConfig(lr_grid=[]), log=lambda s: None) is None
+
+
+def test_teacher_loss_is_the_runs_loss_against_the_teachers_validation_logits(smsa):
+    train, valid, _ = smsa
+    d, _ = _distiller(train[:100])
+    _, pred = d.evaluate(valid)
+    from kdbench.trainer import predict, torch_forward
+    own, _ = predict(d.encode, torch_forward(d.student), valid, 64)
+    assert d.evaluate(valid, own)[0]["teacher_loss"] == pytest.approx(0, abs=1e-12)  # its own logits: no loss
+    shifted = [x + 1.0 for x in own]  # MSE of a constant shift of 1 is 1
+    assert d.evaluate(valid, shifted)[0]["teacher_loss"] == pytest.approx(1.0, rel=1e-5)
+    with pytest.raises(ValueError, match="stop_on: teacher needs"):
+        d.distill(_kd_examples(train[:50]), valid, log=lambda s: None)
+
+
+def test_budget_raises_small_tasks_to_the_step_floor():
+    from kdbench.trainer import budget
+    assert budget(11000, 32, 8, 1000) == 8          # 344 steps an epoch: 8 epochs are 2752 steps
+    assert budget(71, 16, 3, 200) == 40             # 5 steps an epoch: 40 epochs reach 200
+    assert budget(71, 16, 3, 0) == 3
+
+
+def test_variant_caps_pick_own_first_then_a_seeded_pool_sample_and_the_first_copies():
+    from kdbench.distill.train import capped
+    records = ([{"source": "own"}] * 5 + [{"source": "pool"}] * 10
+               + [{"source": "augment", "copy": k % 4} for k in range(8)])
+    cfg = DistillConfig(transfer_max=8, augment_max=2, seed=3)
+    keep = capped(records, cfg)
+    assert [i for i in keep if i < 5] == list(range(5))            # every own text
+    assert len([i for i in keep if 5 <= i < 15]) == 3               # the pool fills the room left
+    assert [records[i]["copy"] for i in keep if i >= 15] == [0, 1, 0, 1]
+    assert capped(records, DistillConfig()) == list(range(len(records)))  # no caps: all
+    assert keep == capped(records, cfg)                             # seeded

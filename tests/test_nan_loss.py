@@ -48,8 +48,8 @@ VOCAB = WordVocab.build([r["text"] for r in TRAIN], min_count=1)
 
 def _distiller(**cfg):
     torch.manual_seed(0)
-    cfg = DistillConfig(**{"loss": "mse", "epochs": 3, "patience": 3, "batch_size": 16, "lr": 3e-3,
-                           "max_length": 16, "seed": 0, **cfg})
+    cfg = DistillConfig(**{"loss": "mse", "epochs": 3, "min_steps": 0, "patience": 3, "batch_size": 16, "lr": 3e-3,
+                           "max_length": 16, "seed": 0, "stop_on": "gold", **cfg})
     student = create_student("bilstm", len(VOCAB), "single", 3, emb_dim=16, hidden=16)
     return Distiller(student, VOCAB, "single", LABELS, cfg)
 
@@ -108,8 +108,8 @@ def _fresh(tried):
 def test_a_diverging_rate_loses_the_sweep():
     tried, lines = [], []
     cfg = DistillConfig(loss="mse", lr_grid=[1e30, 3e-3], sweep_epochs=2, sweep_examples=64, batch_size=16,
-                        max_length=16, seed=0)
-    sweep = sweep_lr(_fresh(tried), _examples(TRAIN), VALID, cfg, log=lines.append, run=RUN, hint=HINT)
+                        max_length=16, seed=0, stop_on="gold")
+    sweep = sweep_lr(_fresh(tried), _examples(TRAIN), VALID, None, cfg, log=lines.append, run=RUN, hint=HINT)
     assert tried == [1e30, 3e-3] and sweep["chosen"] == 3e-3
     assert sweep["valid_loss"]["1e+30"] is None and math.isfinite(sweep["valid_loss"]["0.003"])
     assert "diverged" in lines[0] and "epoch" in lines[0]
@@ -117,9 +117,9 @@ def test_a_diverging_rate_loses_the_sweep():
 
 def test_every_rate_diverging_is_one_error():
     cfg = DistillConfig(loss="mse", lr_grid=[1e30, 1e31], sweep_epochs=2, sweep_examples=64, batch_size=16,
-                        max_length=16, seed=0)
+                        max_length=16, seed=0, stop_on="gold")
     with pytest.raises(KdbenchError) as e:
-        sweep_lr(_fresh([]), _examples(TRAIN), VALID, cfg, log=lambda s: None, run=RUN, hint=HINT)
+        sweep_lr(_fresh([]), _examples(TRAIN), VALID, None, cfg, log=lambda s: None, run=RUN, hint=HINT)
     message = str(e.value)
     assert "\n" not in message
     assert message.startswith(f"{RUN}: the lr sweep diverged at every rate of distill.lr_grid (lr 1e+30: the ")

@@ -58,21 +58,22 @@ def augment_words(words, rng, unk, lexicon, p_mask, p_pos, p_ngram, ngram):
 
 
 def augment(records, copies, seed, unk, lexicon, p_mask=0.1, p_pos=0.1, p_ngram=0.25, ngram=(1, 5)):
-    """`copies` augmented, label-free versions of every record, in record order; records whose copy came out
-    identical to the original are dropped (nothing new for the teacher to say)."""
+    """`copies` augmented, label-free versions of every record, in record order, each with its number `copy`
+    (0 to copies - 1: a distill variant may learn from the first few); records whose copy came out identical
+    to the original are dropped (nothing new for the teacher to say)."""
     rng = random.Random(seed)
     options = dict(rng=rng, unk=unk, lexicon=lexicon, p_mask=p_mask, p_pos=p_pos, p_ngram=p_ngram,
                    ngram=tuple(ngram))
     out = []
     for r in records:
-        for _ in range(copies):
+        for k in range(copies):
             if "tokens" in r:  # tagging: the words (qa-tagging: the passage; the question stays as it is)
                 new = {**({"question": r["question"]} if "question" in r else {}),
-                       "tokens": augment_words(r["tokens"], **options)}
+                       "tokens": augment_words(r["tokens"], **options), "copy": k}
                 if new["tokens"] != r["tokens"]:
                     out.append(new)
                 continue
-            new = {"text": " ".join(augment_words(r["text"].split(), **options)) or r["text"]}
+            new = {"text": " ".join(augment_words(r["text"].split(), **options)) or r["text"], "copy": k}
             if "text_b" in r:
                 new["text_b"] = " ".join(augment_words(r["text_b"].split(), **options)) or r["text_b"]
             if new["text"] != r["text"] or new.get("text_b") != r.get("text_b"):

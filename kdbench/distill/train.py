@@ -2,8 +2,9 @@
 
 The student learns from the teacher's logits on the labelled train split and on the parts of the transfer
 set the variant names (`transfer`: own, pool, augment; kdbench.teacher.softlabels); `ce` is the no-KD
-baseline that sees gold labels only. Early stopping on validation cross-entropy against gold; the test split
-is only scored.
+baseline that sees gold labels only. Training runs `epochs` (raised to reach `min_steps`), stopping early on the
+KD loss against the teacher's validation logits (`stop_on: teacher`) or on validation cross-entropy against
+gold (`gold`, and always for no-KD); the test split is only scored.
 """
 
 import dataclasses
@@ -25,7 +26,16 @@ from kdbench.students import count_parameters, create_student
 from kdbench.students.artifact import WEIGHTS, save_student, student_config
 from kdbench.students.vocab import SubwordVocab, WordVocab
 from kdbench.tasks import decode, gold_labels, record_labels, texts_of
-from kdbench.trainer import Diverged, evaluate, fit, predict, record_length, seed_everything, torch_forward
+from kdbench.trainer import (
+    Diverged,
+    budget,
+    evaluate,
+    fit,
+    predict,
+    record_length,
+    seed_everything,
+    torch_forward,
+)
 
 EVAL_BATCH = 128
 # Linear warm-up over the first 10% of steps, then linear decay to 0, as BERT fine-tuning does: with a
@@ -79,36 +89,77 @@ class Distiller:
         return self.loss(torch.cat(s_rows), torch.cat(t_rows), torch.cat(targets), torch.cat(keep),
                          temperature=self.cfg.temperature, alpha=self.cfg.alpha)
 
-    def evaluate(self, records):
-        """(scores, predicted labels) on prepared records."""
+    def evaluate(self, records, teacher=None):
+        """(scores, predicted labels) on prepared records; with the teacher's logits of those records, the
+        scores add `teacher_loss`: the run's loss against them, without gold (what `stop_on: teacher` watches)."""
         logits, _ = predict(self.encode, torch_forward(self.student, self.device), records, EVAL_BATCH)
-        return evaluate(logits, records, self.kind, self.labels)
+        scores, pred = evaluate(logits, records, self.kind, self.labels)
+        if teacher is not None:
+            n_labels = len(self.labels)
+            s = torch.from_numpy(np.concatenate([np.reshape(x, (-1, n_labels)) for x in logits]))
+            t = torch.from_numpy(np.concatenate([np.reshape(x, (-1, n_labels))[: len(np.reshape(y, (-1, n_labels)))]
+                                                 for x, y in zip(teacher, logits)])).to(s.dtype)
+            keep = (t.abs().sum(-1) > 0) & (s.abs().sum(-1) > 0)  # words cut off by either max_length
+            no_gold = torch.full((len(s),), -100)
+            scores["teacher_loss"] = float(self.loss(s, t, no_gold, keep, temperature=self.cfg.temperature,
+                                                     alpha=self.cfg.alpha))
+        return scores, pred
 
-    def distill(self, examples, valid, log=print, run="distill", hint="lower the learning rate"):
-        """Train with early stopping on validation loss (kdbench.trainer.fit); returns the history. A NaN or
-        infinite loss raises kdbench.trainer.Diverged naming `run`, with `hint`."""
+    @property
+    def monitor(self):
+        """The validation score early stopping and the lr sweep minimise."""
+        uses_teacher = LOSSES.meta(self.cfg.loss, "uses_teacher")
+        return "teacher_loss" if self.cfg.stop_on == "teacher" and uses_teacher else "loss"
+
+    def distill(self, examples, valid, valid_teacher=None, log=print, run="distill", hint="lower the learning rate"):
+        """Train with early stopping on `monitor` (kdbench.trainer.fit); returns the history. valid_teacher:
+        the teacher's logits of `valid`. A NaN or infinite loss raises kdbench.trainer.Diverged naming `run`,
+        with `hint`."""
         from transformers import get_linear_schedule_with_warmup
 
         cfg = self.cfg
         optimizer = torch.optim.AdamW([p for p in self.student.parameters() if p.requires_grad], lr=cfg.lr)
-        steps = cfg.epochs * math.ceil(len(examples) / cfg.batch_size)
+        epochs = budget(len(examples), cfg.batch_size, cfg.epochs, cfg.min_steps)
+        steps = epochs * math.ceil(len(examples) / cfg.batch_size)
         scheduler = get_linear_schedule_with_warmup(optimizer, int(WARMUP * steps), steps)
+        teacher = valid_teacher if self.monitor == "teacher_loss" else None
+        if self.monitor == "teacher_loss" and teacher is None:
+            raise ValueError("stop_on: teacher needs the teacher's logits of the validation records")
         return fit(self.student, [record_length(r) for r, _, _ in examples],
-                   lambda idx: self.batch_loss([examples[i] for i in idx]), lambda: self.evaluate(valid)[0],
-                   optimizer, epochs=cfg.epochs, patience=cfg.patience, batch_size=cfg.batch_size, seed=cfg.seed,
-                   scheduler=scheduler, desc="distill", log=log, run=run, hint=hint)
+                   lambda idx: self.batch_loss([examples[i] for i in idx]), lambda: self.evaluate(valid, teacher)[0],
+                   optimizer, epochs=epochs, patience=cfg.patience, batch_size=cfg.batch_size, seed=cfg.seed,
+                   scheduler=scheduler, monitor=self.monitor, desc="distill", log=log, run=run, hint=hint)
+
+
+def capped(records, cfg):
+    """Indices of the transfer records within the variant's caps: at most `transfer_max` own + pool texts (own
+    first, then a seeded pool sample: the rule of softlabels.transfer_max) and `augment_max` copies of each
+    labelled example."""
+    by_source = {s: [i for i, r in enumerate(records) if r["source"] == s] for s in ("own", "pool", "augment")}
+    rng = random.Random(cfg.seed)
+    keep = []
+    room = cfg.transfer_max or None
+    for source in ("own", "pool"):
+        picked = by_source[source]
+        if room is not None:
+            picked = sorted(rng.sample(picked, min(room, len(picked))))
+            room -= len(picked)
+        keep += picked
+    keep += [i for i in by_source["augment"] if not cfg.augment_max or records[i].get("copy", 0) < cfg.augment_max]
+    return sorted(keep)
 
 
 def transfer_examples(softlabels_dir, cfg):
-    """The transfer-set records this variant learns from and their teacher logits (none without `transfer`);
-    with `length_filter`, pool texts only within the labelled train's inter-quartile length range."""
+    """The transfer-set records this variant learns from and their teacher logits (none without `transfer`):
+    the parts `transfer` names, within the caps, and with `length_filter` pool texts only within the labelled
+    train's inter-quartile length range."""
     path = Path(softlabels_dir) / "transfer.jsonl"
     if not cfg.transfer or not path.exists():
         return [], []
     records, logits = read_jsonl(path), load_logits(Path(softlabels_dir) / "transfer.safetensors")
     lo, hi = json.loads((Path(softlabels_dir) / "meta.json").read_text())["pool_length_bounds"]
-    keep = [i for i, r in enumerate(records) if r["source"] in cfg.transfer
-            and (r["source"] != "pool" or not cfg.length_filter or lo <= record_length(r) <= hi)]
+    keep = [i for i in capped(records, cfg) if records[i]["source"] in cfg.transfer
+            and (records[i]["source"] != "pool" or not cfg.length_filter or lo <= record_length(records[i]) <= hi)]
     return [records[i] for i in keep], [logits[i] for i in keep]
 
 
@@ -117,10 +168,10 @@ def lr_hint(student_name):
     return f"lower the learning rate (students.{student_name}.lr or distill.lr_grid)"
 
 
-def sweep_lr(fresh, examples, valid, cfg, log=print, run="distill", hint="lower the learning rate"):
+def sweep_lr(fresh, examples, valid, valid_teacher, cfg, log=print, run="distill", hint="lower the learning rate"):
     """The learning rate of `cfg.lr_grid` whose short run (`sweep_epochs` on a seeded sample of
-    `sweep_examples` training examples) reaches the lowest validation loss, the criterion early stopping uses;
-    the test split plays no part. None without a grid (a learning rate set by hand).
+    `sweep_examples` training examples) reaches the lowest validation loss, the one early stopping watches
+    (Distiller.monitor); the test split plays no part. None without a grid (a learning rate set by hand).
     A rate whose loss turns NaN or infinite loses (its valid_loss is recorded as null); when every rate does,
     KdbenchError naming `run`, with `hint`."""
     if not cfg.lr_grid:
@@ -129,20 +180,20 @@ def sweep_lr(fresh, examples, valid, cfg, log=print, run="distill", hint="lower 
     sample = [examples[i] for i in sorted(rng.sample(range(len(examples)), min(cfg.sweep_examples, len(examples))))]
     losses, diverged = {}, {}
     for lr in cfg.lr_grid:
-        d, _ = fresh(dataclasses.replace(cfg, lr=lr, epochs=cfg.sweep_epochs, patience=cfg.sweep_epochs))
+        d, _ = fresh(dataclasses.replace(cfg, lr=lr, epochs=cfg.sweep_epochs, min_steps=0, patience=cfg.sweep_epochs))
         try:
-            d.distill(sample, valid, log=lambda line: None, run=run, hint=hint)
+            d.distill(sample, valid, valid_teacher, log=lambda line: None, run=run, hint=hint)
         except Diverged as e:  # this rate loses the sweep; fresh() reseeds, so the next try is unaffected
             losses[lr], diverged[lr] = math.inf, e.detail
             log(f"lr sweep: lr {lr:g}: diverged: {e.detail}")
             continue
-        losses[lr] = d.evaluate(valid)[0]["loss"]
+        losses[lr] = d.evaluate(valid, valid_teacher)[0][d.monitor]
         log(f"lr sweep: lr {lr:g}: valid loss {losses[lr]:.4f}")
     if len(diverged) == len(cfg.lr_grid):
         tries = "; ".join(f"lr {lr:g}: {detail}" for lr, detail in diverged.items())
         raise KdbenchError(f"{run}: the lr sweep diverged at every rate of distill.lr_grid ({tries}): {hint}")
     chosen = min(cfg.lr_grid, key=lambda lr: (losses[lr], cfg.lr_grid.index(lr)))
-    return {"grid": list(cfg.lr_grid),
+    return {"grid": list(cfg.lr_grid), "monitor": d.monitor,
             "valid_loss": {f"{lr:g}": None if lr in diverged else losses[lr] for lr in cfg.lr_grid},
             "chosen": chosen, "epochs": cfg.sweep_epochs, "examples": len(sample)}
 
@@ -182,12 +233,13 @@ def run_distill(task, student_name, variant, cfg, model_overrides, prepared_dir,
 
     run = f"distill {task}/{student_name}/{variant} seed {cfg.seed}"
     hint = lr_hint(student_name)
-    sweep = sweep_lr(fresh, examples, splits["valid"], cfg, run=run, hint=hint)
+    valid_teacher = load_logits(Path(softlabels_dir) / "valid.safetensors") if uses_teacher else None
+    sweep = sweep_lr(fresh, examples, splits["valid"], valid_teacher, cfg, run=run, hint=hint)
     if sweep:
         cfg = dataclasses.replace(cfg, lr=sweep["chosen"])
     d, emb_info = fresh(cfg)
     student = d.student
-    history = d.distill(examples, splits["valid"], run=run, hint=hint)
+    history = d.distill(examples, splits["valid"], valid_teacher, run=run, hint=hint)
     valid, _ = d.evaluate(splits["valid"])
     test, test_pred = d.evaluate(splits["test"])
     test["interval"] = stats.interval(kind, [gold_labels(r, kind) for r in splits["test"]], test_pred)

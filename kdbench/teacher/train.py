@@ -15,7 +15,7 @@ from kdbench.io import atomic_path, write_json
 from kdbench.tasks import gold_labels
 from kdbench.teacher.backbone import backbone_defaults
 from kdbench.teacher.model import Teacher
-from kdbench.trainer import evaluate, fit, predict, record_length, seed_everything, torch_forward
+from kdbench.trainer import budget, evaluate, fit, predict, record_length, seed_everything, torch_forward
 
 EVAL_BATCH = 64
 
@@ -69,7 +69,8 @@ def train_teacher(backbone_dir, meta, train, valid, cfg, log=print, run="teacher
     # the new head learns faster than the pretrained body (taggers stalled with one small lr in probes)
     optimizer = torch.optim.AdamW([{"params": body, "lr": cfg.lr}, {"params": head, "lr": cfg.head_lr}],
                                   weight_decay=cfg.weight_decay)
-    steps = cfg.epochs * math.ceil(len(train) / cfg.batch_size)
+    epochs = budget(len(train), cfg.batch_size, cfg.epochs, cfg.min_steps)
+    steps = epochs * math.ceil(len(train) / cfg.batch_size)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup * steps), steps)
 
     def batch_loss(idx):
@@ -80,7 +81,7 @@ def train_teacher(backbone_dir, meta, train, valid, cfg, log=print, run="teacher
         return loss_fn(model(input_ids.to(device), attention_mask.to(device), word_pos), targets.to(device))
 
     history = fit(model, [record_length(r) for r in train], batch_loss, lambda: score(model, valid, device)[0],
-                  optimizer, epochs=cfg.epochs, patience=cfg.patience, batch_size=cfg.batch_size, seed=cfg.seed,
+                  optimizer, epochs=epochs, patience=cfg.patience, batch_size=cfg.batch_size, seed=cfg.seed,
                   scheduler=scheduler, desc="teacher", log=log, run=run, hint=hint)
     return model, history
 
