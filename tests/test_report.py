@@ -56,7 +56,8 @@ def test_build_writes_every_file_and_a_summary(built):
     assert summary["recommendations"]["emot"]["fits"] is False
     assert summary["claims"] == {"kd_beats_nokd": "not held", "small_students_best_trade_off": "held",
                                  "mse_beats_kl": "held", "teacher_embeddings_best": "held",
-                                 "unlabeled_helps": "held", "augmentation_helps": "not tested"}
+                                 "unlabeled_helps": "held", "augmentation_helps": "not tested",
+                                 "students_reach_teacher": "not held"}
     assert not [p for p in out.rglob(".*")], "no temporary files left behind"
 
 
@@ -244,6 +245,34 @@ def test_a_learning_rate_each_run_swept_is_recipe_not_a_difference():
     assert cl.kd_beats_nokd(results(by_hand)).verdict == cl.NOT_TESTED
 
 
+def test_students_against_the_teacher_pair_the_best_student_over_its_seeds():
+    def with_teacher(runs, accuracy):
+        r = results(runs)
+        pred = predictions(accuracy, seed=9)
+        r.tasks[0] = dataclasses.replace(r.tasks[0], teacher_pred=pred,
+                                         teacher_f1=metrics.score("single", GOLD, pred)["macro_f1"])
+        return r
+    runs = [student("bilstm", "kd", 0.80), student("cnn", "kd", 0.70, seeds=(0,))]
+    claim = cl.students_reach_teacher(with_teacher(runs, 0.802))
+    assert claim.verdict == cl.HELD and claim.summary.startswith("t: bilstm/kd ")  # the best, by its seed mean
+    bilstm, cnn = claim.details.rows
+    assert bilstm[3] == 3 and cnn[3] == 1 and cnn[5] == 0            # seeds, and one seed has no spread
+    assert bilstm[5] == pytest.approx((max(runs[0].seed_f1s) - min(runs[0].seed_f1s)) * 100)
+    assert cnn[-1] == cl.NOT_HELD                                      # 10 points under: significantly
+    assert cl.students_reach_teacher(with_teacher(runs, 0.90)).verdict == cl.NOT_HELD
+    assert cl.students_reach_teacher(results(runs)).verdict == cl.NOT_TESTED  # no teacher predictions
+
+
+def test_a_declared_comparison_pairs_variants_that_differ_in_many_settings():
+    runs = [student("bilstm", "kd", 0.80, epochs=20, stop_on="teacher"),
+            student("bilstm", "kd-old", 0.76, epochs=8, stop_on="gold"), student("cnn", "kd", 0.70)]
+    claim = cl.variant_beats(results(runs), "kd", "kd-old")
+    assert claim.key == "kd_beats_kd_old" and claim.verdict == cl.HELD
+    assert claim.pairs == ("t/bilstm: kd - kd-old",)                   # the CNN ran one of them only
+    assert cl.variant_beats(results(runs), "kd-old", "kd").verdict == cl.NOT_HELD
+    assert cl.variant_beats(results(runs), "kd", "nokd").verdict == cl.NOT_TESTED
+
+
 def test_teacher_embeddings_must_beat_both_other_inits():
     runs = [student("bilstm", "kd", 0.70), student("bilstm", "kd-ft", 0.75, embeddings="fasttext"),
             student("bilstm", "kd-te", 0.72, embeddings="teacher")]
@@ -303,7 +332,7 @@ def test_report_without_bench_records(tmp_path):
 def test_index_html_is_self_contained(built):
     out, _ = built
     page = (out / "index.html").read_text()
-    assert page.count("<table") == 10       # scores, cost, bench, 5 claim details, versions, DVC hashes
+    assert page.count("<table") == 11       # scores, cost, bench, 6 claim details, versions, DVC hashes
     images = re.findall(r'<img src="([^"]*)"', page)
     assert len(images) == 6 and all(src.startswith("data:image/png;base64,") for src in images)
     assert not re.search(r'(src|href)="(?!data:)', page) and "<script" not in page and "<link" not in page
@@ -348,7 +377,7 @@ def test_chromium_renders_tables_and_decodes_images(built, tmp_path):
     page = tmp_path / "probe.html"
     page.write_text((out / "index.html").read_text().replace("</body>", probe))
     dom = run_chromium(tmp_path / "profile", "--virtual-time-budget=10000", "--dump-dom", page.as_uri())
-    assert dom.count("<table") == 10
+    assert dom.count("<table") == 11
     assert '<td class="num">83.67</td>' in dom                       # smsa, bilstm kd in the scores table
     widths = re.findall(r'data-natural-width="(\d+)"', dom)
     assert len(widths) == 6 and all(int(w) > 100 for w in widths), widths

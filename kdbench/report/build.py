@@ -62,7 +62,7 @@ def build_report(layout, records, params, out_dir, warn=None, history=None):
     recs = [recommend(t.name, results.student_rows(t.name), t.teacher_f1, budgets) for t in results.tasks]
     write("recommendation.md", "# Which student should I ship?\n\n"
           + "".join(f"**{r.question()}**\n\n{r.answer()}\n\n" for r in recs))
-    claims = check_claims(results)
+    claims = check_claims(results, params.report.compare)
     write("conclusions.md", _conclusions_markdown(claims))
 
     summary = {
