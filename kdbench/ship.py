@@ -50,12 +50,15 @@ def _model_card(task, student, variant, metrics, rows, origin, rerun):
     if rows:
         lines += ["Measured by `kdbench bench` on these weights (one sentence at a time, "
                   f"{rows[0].get('threads', 1)} thread(s), {rows[0].get('machine', {}).get('cpu', 'CPU')}):", "",
-                  "| runtime | p50 ms | p90 ms | p99 ms | speed-up vs teacher | peak RSS MB | size MB | test macro F1 |",
-                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+                  "| runtime | p50 ms | p90 ms | p99 ms | speed-up vs the teacher's fastest runtime | speed-up vs "
+                  "the teacher in this runtime | peak RSS MB | size MB | test macro F1 |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for r in rows:
-            lat, rss, up = r["latency_ms"], r.get("peak_rss_mb"), r.get("speedup_vs_teacher")
-            lines.append(f"| {r['runtime']} | {lat['p50']:.3f} | {lat['p90']:.3f} | {lat['p99']:.3f} | "
-                         f"{'' if up is None else f'{up:.1f}x'} | {'' if rss is None else f'{rss:.0f}'} | "
+            lat, rss = r["latency_ms"], r.get("peak_rss_mb")
+            up, same = r.get("speedup_vs_fastest_teacher"), r.get("speedup_vs_teacher_same_runtime")
+            up = "" if up is None else f"{up:.1f}x ({r['fastest_teacher_runtime']})"
+            lines.append(f"| {r['runtime']} | {lat['p50']:.3f} | {lat['p90']:.3f} | {lat['p99']:.3f} | {up} | "
+                         f"{'' if same is None else f'{same:.1f}x'} | {'' if rss is None else f'{rss:.0f}'} | "
                          f"{r['file_bytes'] / 2**20:.1f} | {r['test_macro_f1'] * 100:.2f} |")
     else:
         lines.append(f"Not benchmarked: no bench row measured these weights (a bench of other weights is not "

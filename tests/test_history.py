@@ -10,7 +10,7 @@ from kdbench.report.plots import trend_png
 def _row(case, score, p50, speedup):
     task, model = case.split("-")[:2]
     return {"id": case, "task": task, "model": model, "test_macro_f1": score, "flops_per_sentence": 1e6,
-            "file_bytes": 1000, "latency_ms": {"p50": p50}, "speedup_vs_teacher": speedup,
+            "file_bytes": 1000, "latency_ms": {"p50": p50}, "speedup_vs_fastest_teacher": speedup,
             "machine": {"cpu": "test cpu", "cores": 2, "memory_gb": 1}}
 
 

@@ -8,7 +8,8 @@ METRICS = {"test": {"macro_f1": 0.7893, "interval": {"low": 0.7469, "high": 0.82
 ORIGIN = {"weights": "abc123.dir", "teacher": "checkpoint `checkpoints/mine` (label map {\"LABEL_0\": \"negative\"})",
           "teacher_md5": "t1.dir", "data_md5": "d1.dir", "transfer": "20 own, 30 pool, 40 augment texts",
           "labels": ["negative", "neutral", "positive"]}
-ROW = {"runtime": "eager", "latency_ms": {"p50": 0.5, "p90": 0.7, "p99": 0.9}, "speedup_vs_teacher": 30.0,
+ROW = {"runtime": "eager", "latency_ms": {"p50": 0.5, "p90": 0.7, "p99": 0.9}, "speedup_vs_fastest_teacher": 30.0,
+       "fastest_teacher_runtime": "int8", "speedup_vs_teacher_same_runtime": 60.0,
        "peak_rss_mb": 200.0, "file_bytes": 2**20, "test_macro_f1": 0.7893, "threads": 1, "machine": {"cpu": "Xeon"}}
 RERUN = "dvc repro studies/quick/dvc.yaml:bench@smsa"
 
@@ -25,5 +26,5 @@ def test_a_card_without_a_bench_of_its_weights_says_not_benchmarked():
 
 def test_a_card_with_its_bench_rows_shows_them():
     card = _model_card("smsa", "bilstm", "kd", METRICS, [ROW], ORIGIN, RERUN)
-    assert "on these weights" in card and "| eager | 0.500 | 0.700 | 0.900 | 30.0x | 200 | 1.0 | 78.93 |" in card
+    assert "on these weights" in card and "| eager | 0.500 | 0.700 | 0.900 | 30.0x (int8) | 60.0x | 200 | 1.0 | 78.93 |" in card
     assert "Not benchmarked" not in card

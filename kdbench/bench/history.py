@@ -18,7 +18,7 @@ FIELDS = {  # record key -> bench row path
     "flops": ("flops_per_sentence",),
     "bytes": ("file_bytes",),
     "p50_ms": ("latency_ms", "p50"),
-    "speedup": ("speedup_vs_teacher",),
+    "speedup": ("speedup_vs_fastest_teacher",),  # records before it (against the eager teacher) have none
 }
 
 

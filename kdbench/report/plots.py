@@ -81,7 +81,7 @@ def score_cost_png(task, cost, rows, teacher_row, reference, budgets, models):
     return buf.getvalue()
 
 
-TRENDS = (("speedup", "speed-up vs the teacher (x, log scale)"), ("score", "test macro F1 (x100)"))
+TRENDS = (("speedup", "speed-up vs the teacher's fastest runtime (x, log scale)"), ("score", "test macro F1 (x100)"))
 
 
 def trend_png(task, records):

@@ -60,8 +60,9 @@ class Recommendation:
     def _describe(self, row):
         score = row["test_macro_f1"] * POINTS
         gap = score - self.teacher_f1 * POINTS
-        speedup = row.get("speedup_vs_teacher")
-        faster = f", {speedup:.0f}x faster than the teacher" if known(speedup) else ""
+        speedup = row.get("speedup_vs_fastest_teacher")
+        faster = (f", {speedup:.0f}x faster than the teacher in its fastest runtime ({row['fastest_teacher_runtime']})"
+                  if known(speedup) else "")
         what = f"{row['model']} ({row['variant']}, {row['runtime']})" if row.get("variant") else \
             f"the non-neural {row['model']} ({row['runtime']})"
         return (f"{what}: macro F1 {score:.2f} "

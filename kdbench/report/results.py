@@ -25,7 +25,8 @@ RECORDED_SETTINGS = ("loss", "embeddings", "unlabeled")
 BENCH_COLUMNS = (
     "id", "task", "model", "variant", "runtime", "test_macro_f1", "pct_of_teacher",
     "latency_mean_ms", "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "tokenize_mean_ms",
-    "tokenize_p50_ms", "throughput_per_s", "speedup_vs_teacher", "peak_rss_mb", "file_bytes", "size_mb",
+    "tokenize_p50_ms", "throughput_per_s", "speedup_vs_fastest_teacher", "fastest_teacher_runtime",
+    "speedup_vs_teacher_same_runtime", "peak_rss_mb", "file_bytes", "size_mb",
     "flops_per_sentence", "params", "params_without_embeddings", "threads", "sample_size")
 
 
