@@ -71,9 +71,27 @@ def speedup(teacher_p50, p50):
     return None if teacher_p50 is None or not p50 else teacher_p50 / p50
 
 
+def add_speedups(rows):
+    """Fill in every row's speed-ups from the rows of one run (a ratio of two timings of one session): against
+    the teacher's row of its task in the same runtime, and against the teacher's fastest runtime in this run
+    (what a user who ships the teacher would ship: the figure to lead with), whose name it records. None where
+    the run timed no teacher for the task (a teacher from a logits file, or cases selected without it)."""
+    teacher = {}
+    for r in rows:
+        if r["model"] == "teacher":
+            teacher.setdefault(r["task"], {})[r["runtime"]] = r["latency_ms"]["p50"]
+    for r in rows:
+        timed = teacher.get(r["task"], {})
+        fastest = min(timed, key=timed.get) if timed else None
+        p50 = r["latency_ms"]["p50"]
+        r.update(speedup_vs_teacher_same_runtime=speedup(timed.get(r["runtime"]), p50),
+                 speedup_vs_fastest_teacher=speedup(timed.get(fastest), p50), fastest_teacher_runtime=fastest)
+    return rows
+
+
 def discover(params, tasks=None):
     """Every case of the study (params: a config.Params) whose trained model exists, for `tasks` (default: all
-    of its tasks), teacher first within each task (speed-ups need its p50)."""
+    of its tasks), teacher first within each task."""
     layout, cases = params.layout, []
     tasks = list(params.tasks) if tasks is None else tasks
     for task in tasks:
@@ -89,7 +107,7 @@ def discover(params, tasks=None):
                 case = Case(task, model, variant, runtime, layout)
                 if (case.model_dir / (TEACHER_MARKER if model == "teacher" else STUDENT_MARKER)).is_file():
                     cases.append(case)
-    # the teacher first within each task: the others' speed-ups need its p50
+    # the teacher first within each task: a slow teacher is measured before the machine warms up with the rest
     return sorted(cases, key=lambda c: (tasks.index(c.task), c.model != "teacher"))
 
 
@@ -218,11 +236,9 @@ class Prepared:
 
 @dataclass
 class Harness:
-    """One benchmark session: params (whose layout says where the models are), the teacher's p50 per (task,
-    runtime) (for speed-ups), loaded models."""
+    """One benchmark session: params (whose layout says where the models are), loaded models."""
     params: config.Params
     work_dir: Path = None
-    teacher_p50: dict = field(default_factory=dict)
     _loaded: dict = field(default_factory=dict)
     _flops: dict = field(default_factory=dict)  # model folder -> FLOPs per sentence, shared by its runtimes
 
@@ -281,28 +297,6 @@ class Harness:
         are common."""
         return np.reshape(forward_s, (self.params.bench.passes, -1)).min(axis=0)
 
-    def teacher_latency(self, task, runtime):
-        """The teacher's p50 (ms) on this task in this runtime, timed now if its case has not run (a speed-up
-        is a ratio of two timings of one session); None for a teacher from a logits file."""
-        key = (task, runtime)
-        if key not in self.teacher_p50 and is_logits_teacher(self.layout.teacher(task)):
-            self.teacher_p50[key] = None
-        if key not in self.teacher_p50:
-            prep = self.prepare(Case(task, "teacher", None, runtime, self.layout))
-            self.teacher_p50[key] = percentiles_ms(self.best_per_sentence(self.time_forward(prep)))["p50"]
-        return self.teacher_p50[key]
-
-    def speedups(self, case, p50):
-        """The case's speed-ups, both from this session's timings: against the teacher in the case's own
-        runtime, and against the teacher in its fastest runtime of the bench's (what a user who ships the
-        teacher would ship: the figure to lead with), with that runtime's name. None for a logits teacher."""
-        runtimes = self.params.bench.runtimes
-        teacher = {r: self.teacher_latency(case.task, r) for r in runtimes}
-        timed = {r: ms for r, ms in teacher.items() if ms is not None}
-        fastest = min(timed, key=timed.get) if timed else None
-        return dict(speedup_vs_teacher_same_runtime=speedup(teacher.get(case.runtime), p50),
-                    speedup_vs_fastest_teacher=speedup(timed.get(fastest), p50), fastest_teacher_runtime=fastest)
-
     def pipeline_score(self, case):
         """Test macro F1 that the teacher or distill stage wrote for this model."""
         if case.model in ("teacher", "reference"):
@@ -316,8 +310,6 @@ class Harness:
         Each sentence counts with its fastest pass (best_per_sentence)."""
         case, bench = prep.case, self.params.bench
         latency = percentiles_ms(self.best_per_sentence(forward_s))
-        if case.model == "teacher":
-            self.teacher_p50[(case.task, case.runtime)] = latency["p50"]
         test = self.splits(case.task)["test"]
         scores, throughput = rescore(prep.predict, prep.loaded, test, bench.batch_size)
         teacher_f1 = self.pipeline_score(Case(case.task, "teacher", None, BASELINE_RUNTIME, self.layout))
@@ -330,7 +322,7 @@ class Harness:
             pct_of_teacher=pct, latency_ms=latency, latency_basis=LATENCY_BASIS.format(n=len(prep.sample_inputs),
                                                                                      passes=bench.passes),
             tokenize_ms=percentiles_ms(prep.tokenize_s), throughput_per_s=throughput,
-            **self.speedups(case, latency["p50"]), peak_rss_mb=rss,
+            peak_rss_mb=rss,
             file_bytes=prep.runtime_bytes, flops_per_sentence=prep.flops, params=prep.loaded.params,
             params_without_embeddings=prep.loaded.params_without_embeddings, threads=bench.threads,
             sample_size=len(prep.sample_inputs), batch_size=bench.batch_size, test_size=len(test),

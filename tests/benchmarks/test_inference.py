@@ -48,7 +48,5 @@ def test_inference(benchmark, harness, case):
     if case.runtime == "onnx":  # same graph, other kernels: predictions may flip only on near-ties
         assert row["test_macro_f1"] == pytest.approx(harness.pipeline_score(case), abs=0.01)
     # int8 may lose accuracy: that is what its row reports, not a failure
-    # None against a teacher from a logits file: it has nothing to time
-    speedups = row["speedup_vs_fastest_teacher"], row["speedup_vs_teacher_same_runtime"]
-    assert all(s is None or s > 0 for s in speedups) and row["file_bytes"] > 0
+    assert row["file_bytes"] > 0  # speed-ups: filled in after every case (conftest.py)
     benchmark.extra_info.update(row)  # only a case that passed gets a row
