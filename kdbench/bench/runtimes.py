@@ -37,6 +37,7 @@ def eager(loaded, example, export_path, threads):
 def onnx(loaded, example, export_path, threads):
     """The module exported to ONNX (fp32), run by ONNX Runtime on the CPU."""
     export_onnx(loaded.core, example, export_path)
+    loaded.exported.add(export_path)
     return OnnxRunner(export_path, threads=threads), file_bytes(export_path)
 
 
@@ -44,6 +45,8 @@ def onnx(loaded, example, export_path, threads):
 def int8(loaded, example, export_path, threads):
     """ONNX Runtime dynamic int8 quantisation of the ONNX export (weights int8, activations on the fly)."""
     fp32 = export_path.with_name(export_path.name.replace(".int8.onnx", ".onnx"))
-    export_onnx(loaded.core, example, fp32)  # again, even if the onnx case left one: it may be stale
+    if fp32 not in loaded.exported:  # a file this session did not export from this model may be stale
+        export_onnx(loaded.core, example, fp32)
+        loaded.exported.add(fp32)
     quantize_onnx(fp32, export_path)
     return OnnxRunner(export_path, threads=threads), file_bytes(export_path)
