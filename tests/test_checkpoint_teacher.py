@@ -144,7 +144,7 @@ def test_a_student_distils_from_a_checkpoint_teacher(project, tmp_path):
                 tmp_path / "predictions.json", tmp_path / "reference", project / "checkpoints")
     write_softlabels(tmp_path / "teacher", prepared, tmp_path, "classification", tmp_path / "softlabels",
                      SoftlabelConfig(pool=False, augment=1, transfer_max=20))
-    metrics = run_distill(task, "bilstm", "kd", DistillConfig(loss="mse", transfer=["own", "augment"], epochs=1,
+    metrics = run_distill(task, "bilstm", "kd", DistillConfig(loss="mse", transfer=["own", "augment"], epochs=1, min_steps=0,
                                                               lr_grid=[], max_length=32),
                           {"hidden": 16, "emb_dim": 32}, prepared, tmp_path / "softlabels", tmp_path / "teacher",
                           None, tmp_path / "student", tmp_path / "student.json", tmp_path / "student-pred.json")

@@ -117,11 +117,11 @@ def test_the_teacher_is_its_logits_file(setup, task, tmp_path):
         from kdbench.distill.train import run_distill
         args = (prepared, tmp_path / "softlabels", tmp_path / "teacher", None, tmp_path / "student",
                 tmp_path / "student.json", tmp_path / "student-pred.json")
-        cfg = DistillConfig(loss="mse", transfer=["own", "augment"], epochs=1, lr_grid=[], max_length=32)
+        cfg = DistillConfig(loss="mse", transfer=["own", "augment"], epochs=1, min_steps=0, lr_grid=[], max_length=32)
         metrics = run_distill(task, "bilstm", "kd", cfg, {"hidden": 16, "emb_dim": 32}, *args)
         assert 0 <= metrics["test_agreement_with_teacher"] <= 1 and metrics["transfer_size"] > 0
         with pytest.raises(KdbenchError, match="embeddings: teacher reads the teacher's word table"):
-            run_distill(task, "bert-tiny", "kd", DistillConfig(loss="mse", embeddings="teacher", epochs=1,
+            run_distill(task, "bert-tiny", "kd", DistillConfig(loss="mse", embeddings="teacher", epochs=1, min_steps=0,
                                                                 lr_grid=[]), {}, *args)
 
 
@@ -196,9 +196,10 @@ def test_bench_and_report_go_on_without_the_teachers_timings(setup, monkeypatch)
     study.mkdir(parents=True)
     (study / "params.yaml").write_text(yaml.safe_dump({
         "setup": "mine", "tasks": ["smsa"], "students": {"bilstm": {"model": {"hidden": 16, "emb_dim": 32}}},
-        "variants": {"kd": {"loss": "mse", "transfer": ["own", "augment"]}}, "distill": {"epochs": 1, "lr_grid": []},
+        "variants": {"kd": {"loss": "mse", "transfer": ["own", "augment"]}}, "distill": {"epochs": 1, "min_steps": 0, "lr_grid": []},
         "bench": {"sample": 8, "warmup": 1, "passes": 1, "rss": False}}))
-    run_distill(task, "bilstm", "kd", DistillConfig(loss="mse", transfer=["own", "augment"], epochs=1, lr_grid=[]),
+    run_distill(task, "bilstm", "kd", DistillConfig(loss="mse", transfer=["own", "augment"], epochs=1, min_steps=0,
+                                                    lr_grid=[]),
                 {"hidden": 16, "emb_dim": 32}, prepared, layout / "data/softlabels/smsa", layout / "models/smsa/teacher",
                 None, study / "models/smsa/bilstm/kd", study / "reports/metrics/smsa/bilstm/kd.json",
                 study / "reports/predictions/smsa/bilstm/kd.json")

@@ -149,7 +149,7 @@ def test_the_teacher_names_its_task(tmp_path, monkeypatch):
     monkeypatch.setattr(teacher_train, "loss_fn", lambda logits, targets: logits.sum() * math.nan)
     records = [{"text": "makanannya enak sekali", "label": "positive"}, {"text": "buruk", "label": "negative"}]
     meta = {"kind": "single", "labels": ["negative", "positive"], "aspects": None}
-    cfg = TeacherConfig(pooling="mean", prefix="", epochs=2, batch_size=4, warmup=0.0, freeze_layers=0,
+    cfg = TeacherConfig(pooling="mean", prefix="", epochs=2, min_steps=0, batch_size=4, warmup=0.0, freeze_layers=0,
                         max_length=32)
     with pytest.raises(KdbenchError) as e:
         teacher_train.train_teacher(backbone, meta, records * 4, records, cfg, log=lambda s: None,

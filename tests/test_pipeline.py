@@ -202,8 +202,9 @@ def test_bench_has_a_case_for_every_model_and_runtime(smoke_repo):
     for r in rows.values():
         assert r["latency_ms"]["p50"] <= r["latency_ms"]["p90"] <= r["latency_ms"]["p99"]
         assert r["tokenize_ms"]["p50"] > 0 and r["throughput_per_s"] > 0 and r["speedup_vs_fastest_teacher"] > 0
-        assert 0 <= r["test_macro_f1"] <= 1 and r["pct_of_teacher"] == pytest.approx(
-            100 * r["test_macro_f1"] / rows[f"{r['task']}-teacher-eager"]["test_macro_f1"])
+        teacher_f1 = rows[f"{r['task']}-teacher-eager"]["test_macro_f1"]  # a tiny random teacher may score 0
+        assert 0 <= r["test_macro_f1"] <= 1 and r["pct_of_teacher"] == (
+            pytest.approx(100 * r["test_macro_f1"] / teacher_f1) if teacher_f1 else None)
         assert r["peak_rss_mb"] is None and r["file_bytes"] > 0 and r["params"] > 0  # smoke: bench.rss false
         assert r["threads"] == 1 and r["sample_size"] == 32 and r["machine"]["cores"] >= 1
         assert r["versions"]["torch"].startswith("2.13") and r["dvc"]["data"].endswith(".dir")

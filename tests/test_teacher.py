@@ -83,7 +83,7 @@ def test_truncated_words_fall_back_to_outside(backbone):
 
 def test_training_learns_and_reloads(backbone, tmp_path):
     train = RECORDS["single"] * 8
-    cfg = TeacherConfig(pooling="mean", prefix="", epochs=6, lr=1e-3, head_lr=1e-2, batch_size=4, patience=6,
+    cfg = TeacherConfig(pooling="mean", prefix="", epochs=6, min_steps=0, lr=1e-3, head_lr=1e-2, batch_size=4, patience=6,
                         warmup=0.0)
     model, history = train_teacher(backbone, _meta("single"), train, RECORDS["single"], cfg, log=lambda s: None)
     assert history[-1]["valid_loss"] < history[0]["valid_loss"]
@@ -106,7 +106,8 @@ def test_a_frozen_word_table_is_stored_once(backbone, tmp_path):
     train = RECORDS["single"] * 4
     sizes = {}
     for frozen in (True, False):
-        cfg = TeacherConfig(pooling="mean", prefix="", epochs=1, lr=1e-3, batch_size=4, freeze_embeddings=frozen)
+        cfg = TeacherConfig(pooling="mean", prefix="", epochs=1, min_steps=0, lr=1e-3, batch_size=4,
+                            freeze_embeddings=frozen)
         model, _ = train_teacher(models / "backbone", _meta("single"), train, RECORDS["single"], cfg, log=lambda s: None)
         out = models / "smsa" / f"teacher-{frozen}"
         out.mkdir(parents=True)
