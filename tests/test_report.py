@@ -145,6 +145,14 @@ def test_recommend_picks_the_best_row_within_every_budget():
     assert recommend("t", ROWS, 0.88, {**BUDGETS, "size_mb": 200, "latency_ms": 10}).pick["model"] == "bert-small"
 
 
+def test_speed_against_the_teacher_reads_right_either_way():
+    from kdbench.report.recommend import _versus_teacher
+    assert _versus_teacher(38.4, "int8") == ", 38x faster than the teacher in its fastest runtime (int8)"
+    assert _versus_teacher(2.46, "int8") == ", 2.5x faster than the teacher in its fastest runtime (int8)"
+    assert _versus_teacher(0.25, "onnx") == ", 4.0x slower than the teacher in its fastest runtime (onnx)"
+    assert _versus_teacher(None, None) == ""  # a teacher from a logits file: nothing timed
+
+
 def test_recommend_when_no_student_fits():
     rec = recommend("t", ROWS, 0.88, {**BUDGETS, "max_score_loss": 0.01})
     assert rec.pick is None

@@ -60,14 +60,21 @@ class Recommendation:
     def _describe(self, row):
         score = row["test_macro_f1"] * POINTS
         gap = score - self.teacher_f1 * POINTS
-        speedup = row.get("speedup_vs_fastest_teacher")
-        faster = (f", {speedup:.0f}x faster than the teacher in its fastest runtime ({row['fastest_teacher_runtime']})"
-                  if known(speedup) else "")
+        faster = _versus_teacher(row.get("speedup_vs_fastest_teacher"), row.get("fastest_teacher_runtime"))
         what = f"{row['model']} ({row['variant']}, {row['runtime']})" if row.get("variant") else \
             f"the non-neural {row['model']} ({row['runtime']})"
         return (f"{what}: macro F1 {score:.2f} "
                 f"(teacher {self.teacher_f1 * POINTS:.2f}, {gap:+.2f} points), "
                 f"p50 {row['latency_p50_ms']:.2f} ms{faster}, {row['size_mb']:.1f} MB")
+
+
+def _versus_teacher(speedup, runtime):
+    """", 38x faster than the teacher in its fastest runtime (int8)"; a slower model says how many times slower."""
+    if not known(speedup):
+        return ""
+    ratio = f"{speedup:.0f}x faster" if speedup >= 10 else f"{speedup:.1f}x faster" if speedup >= 1 else \
+        f"{1 / speedup:.1f}x slower"
+    return f", {ratio} than the teacher in its fastest runtime ({runtime})"
 
 
 def recommend(task, rows, teacher_f1, budgets):
