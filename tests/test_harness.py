@@ -102,12 +102,25 @@ def test_record_has_every_field(project, tmp_path):
     assert row["id"] == "smsa-bilstm-kd-onnx" and row["sample_size"] == 8 and row["test_size"] == 40
     assert row["pct_of_teacher"] == pytest.approx(100 * row["test_macro_f1"] / 0.5)
     assert row["file_bytes"] == (project / "exports/smsa/smsa-bilstm-kd.onnx").stat().st_size
-    assert row["peak_rss_mb"] > 0 and row["throughput_per_s"] > 0 and row["threads"] == 1
+    assert row["throughput_per_s"] > 0 and row["threads"] == 1
     assert row["flops_per_sentence"] > 0 and row["flops_per_sentence"] == harness.record(
         prep, harness.time_forward(prep))["flops_per_sentence"]  # counted, not timed: the same every time
+    # RSS: its subprocess runs on while the next case prepares; the run's end reads it into the row
+    assert row["peak_rss_mb"] is None and harness.fill_rss([row])[0]["peak_rss_mb"] > 0 and not harness._rss_running
     assert row["dvc"]["data"].endswith(".dir") and row["dvc"]["teacher"] is None  # no teacher here
     assert row["dvc"]["student"] == dvc_md5(project / "models/smsa/bilstm/kd")  # as dvc.lock would record it
     json.dumps(row)  # the row goes into the benchmark JSON as it is
+
+
+def test_a_failed_rss_subprocess_names_its_case_in_its_row(project, tmp_path):
+    harness = Harness(load(project / "params.yaml"), work_dir=tmp_path)
+    prep = harness.prepare(Case("smsa", "bilstm", "kd", "eager", harness.layout))
+    harness.record(prep, harness.time_forward(prep))
+    proc = harness._rss_running["smsa-bilstm-kd-eager"]
+    proc.kill()  # as if the subprocess crashed
+    harness.prepare(Case("smsa", "bilstm", "kd", "onnx", harness.layout))  # the next case waits for it
+    (row,) = harness.fill_rss([{"id": "smsa-bilstm-kd-eager", "peak_rss_mb": None}])
+    assert row["peak_rss_mb"] is None and row["rss_error"].startswith("smsa-bilstm-kd-eager: RSS subprocess failed")
 
 
 def test_speedups_are_ratios_between_the_rows_of_one_run():
@@ -172,6 +185,7 @@ def test_a_failed_case_does_not_take_the_bench_down(project, tiny_backbone, tmp_
     reference = rows["smsa-reference-native"]
     assert reference["test_macro_f1"] == reference_scores(ref, test)["macro_f1"] and reference["file_bytes"] > 0
     assert reference["params"] == ref.n_params()
+    assert all(r["peak_rss_mb"] > 0 for r in rows.values())  # each subprocess read in at the run's end
     # speed-ups from this run's teacher rows, against the faster of its two runtimes
     fastest = min((rows["smsa-teacher-eager"], rows["smsa-teacher-int8"]), key=lambda r: r["latency_ms"]["p50"])
     assert reference["fastest_teacher_runtime"] == fastest["runtime"]

@@ -7,7 +7,9 @@ For each case the harness
   - tokenises a fixed sample of real test sentences (shortest to longest, evenly spread) once, timing
     tokenisation on its own, so the timed body is the forward pass of one sentence;
   - re-scores the runtime on the whole test split at the bench batch size, which also gives throughput;
-  - measures peak RSS in a fresh subprocess that loads only that model (kdbench.bench.rss).
+  - measures peak RSS in a fresh subprocess that loads only that model (kdbench.bench.rss). It runs while
+    the next case loads and exports its model, and is waited for before that case is timed, so no timed
+    call shares the machine with it; `fill_rss` puts the figures into the rows at the end of the run.
 """
 
 import functools
@@ -164,8 +166,9 @@ def rescore(run, loaded, records, batch_size):
     return scores, len(records) / forward_s
 
 
-def peak_rss_mb(case, sample_inputs, threads, work_dir):
-    """Peak RSS of a fresh Python process that loads only this model and runs the tokenised sample."""
+def start_rss(case, sample_inputs, threads, work_dir):
+    """Start a fresh Python process that loads only this model and runs the tokenised sample; read_rss gives
+    its peak RSS."""
     if RUNTIMES.meta(case.runtime, "reference"):  # the sample's records themselves
         sample, loader = Path(work_dir) / f"{case.id}.json", "reference"
         sample.write_text(json.dumps([inputs[0] for inputs in sample_inputs], ensure_ascii=False))
@@ -176,10 +179,20 @@ def peak_rss_mb(case, sample_inputs, threads, work_dir):
         loader = "torch" if RUNTIMES.meta(case.runtime, "torch") else "onnx"
     artifact = case.model_dir if case.export_path is None else case.export_path
     cmd = [sys.executable, "-m", "kdbench.bench.rss", loader, str(artifact), str(sample), str(threads)]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise KdbenchError(f"{case.id}: RSS subprocess failed: {done.stderr.strip().splitlines()[-1]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])["peak_rss_mb"]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def read_rss(case_id, proc):
+    """The peak RSS (MB) a start_rss process printed, once it has exited."""
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise KdbenchError(f"{case_id}: RSS subprocess failed: {(err.strip().splitlines() or ['no output'])[-1]}")
+    return json.loads(out.strip().splitlines()[-1])["peak_rss_mb"]
+
+
+def peak_rss_mb(case, sample_inputs, threads, work_dir):
+    """Peak RSS of a fresh Python process that loads only this model and runs the tokenised sample."""
+    return read_rss(case.id, start_rss(case, sample_inputs, threads, work_dir))
 
 
 def machine():
@@ -241,6 +254,8 @@ class Harness:
     work_dir: Path = None
     _loaded: dict = field(default_factory=dict)
     _flops: dict = field(default_factory=dict)  # model folder -> FLOPs per sentence, shared by its runtimes
+    _rss_running: dict = field(default_factory=dict)  # case id -> its RSS subprocess, not yet read
+    rss: dict = field(default_factory=dict)  # case id -> peak RSS in MB, or the KdbenchError its subprocess gave
 
     def __post_init__(self):
         self.layout = self.params.layout
@@ -270,7 +285,29 @@ class Harness:
         predict, nbytes = prepare_runtime(case, loaded, inputs[-1], self.params.bench.threads)
         if case.model_dir not in self._flops:  # counting is slow (half of a bench stage's time, once per runtime)
             self._flops[case.model_dir] = flops_per_sentence(loaded, inputs)
+        self.settle()  # the previous case's RSS subprocess ran beside this preparation: no timing shares with it
         return Prepared(case, loaded, predict, nbytes, inputs, tokenize_s, self._flops[case.model_dir])
+
+    def settle(self):
+        """Wait for the RSS subprocesses still running and keep their figures (or errors) in `rss`."""
+        for case_id, proc in list(self._rss_running.items()):
+            try:
+                self.rss[case_id] = read_rss(case_id, proc)
+            except KdbenchError as e:
+                self.rss[case_id] = e
+            del self._rss_running[case_id]
+
+    def fill_rss(self, rows):
+        """Put each row's peak RSS in (after `settle`); a row whose subprocess failed gets `rss_error`, the one
+        line that names the case, and no figure."""
+        self.settle()
+        for r in rows:
+            got = self.rss.get(r["id"])
+            if isinstance(got, KdbenchError):
+                r["rss_error"] = str(got)
+            elif got is not None:
+                r["peak_rss_mb"] = got
+        return rows
 
     def rounds(self, prep):
         """The inputs of every call, in order: `warmup` untimed calls, then `passes` walks over the sample."""
@@ -315,14 +352,15 @@ class Harness:
         teacher_f1 = self.pipeline_score(Case(case.task, "teacher", None, BASELINE_RUNTIME, self.layout))
         # % of teacher is undefined when the teacher scored 0 (a bring-your-own task gone wrong): None, no crash
         pct = 100 * scores["macro_f1"] / teacher_f1 if teacher_f1 else None
-        rss = peak_rss_mb(case, prep.sample_inputs, bench.threads, self.work_dir) if bench.rss else None
+        if bench.rss:  # read by fill_rss, at the end of the run
+            self._rss_running[case.id] = start_rss(case, prep.sample_inputs, bench.threads, self.work_dir)
         return dict(
             id=case.id, task=case.task, model=case.model, variant=case.variant, runtime=case.runtime,
             kind=prep.loaded.kind, test_macro_f1=scores["macro_f1"], test_accuracy=scores["accuracy"],
             pct_of_teacher=pct, latency_ms=latency, latency_basis=LATENCY_BASIS.format(n=len(prep.sample_inputs),
                                                                                      passes=bench.passes),
             tokenize_ms=percentiles_ms(prep.tokenize_s), throughput_per_s=throughput,
-            peak_rss_mb=rss,
+            peak_rss_mb=None,
             file_bytes=prep.runtime_bytes, flops_per_sentence=prep.flops, params=prep.loaded.params,
             params_without_embeddings=prep.loaded.params_without_embeddings, threads=bench.threads,
             sample_size=len(prep.sample_inputs), batch_size=bench.batch_size, test_size=len(test),

@@ -53,6 +53,9 @@ def run_bench(params_path, tasks, out, history_path=None, pytest_args=()):
             data["benchmarks"] = [b for b in data.get("benchmarks", []) if b.get("extra_info", {}).get("id")]
             passed = len(data["benchmarks"])
             write_json(out, data)
+            # a case whose RSS subprocess failed keeps its timings but is named as failed (rss_error says why)
+            lost = [b["extra_info"]["id"] for b in data["benchmarks"] if b["extra_info"].get("rss_error")]
+            failed, status = failed + lost, status or (1 if lost else 0)
             if passed and history_path:
                 rows = [b["extra_info"] for b in data["benchmarks"]]
                 history.append(history.make_record(rows, data.get("datetime"), Path(params_path).parent),

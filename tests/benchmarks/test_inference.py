@@ -12,17 +12,13 @@ import pytest
 from pytest_benchmark.stats import Stats
 
 from kdbench import config
-from kdbench.bench.harness import Harness, discover
+from kdbench.bench.harness import discover
 
 # the study to measure (`kdbench bench` sets both): KDBENCH_PARAMS=studies/quick/params.yaml, KDBENCH_TASKS=smsa
+# (conftest.py's `harness` fixture reads the same)
 PARAMS = os.environ.get("KDBENCH_PARAMS", "")
 TASKS = [t for t in os.environ.get("KDBENCH_TASKS", "").split(",") if t] or None
 CASES = discover(config.load(PARAMS), TASKS) if PARAMS else []
-
-
-@pytest.fixture(scope="session")
-def harness(tmp_path_factory):
-    return Harness(config.load(PARAMS), work_dir=tmp_path_factory.mktemp("bench"))
 
 
 @pytest.mark.parametrize("case", CASES or [None], ids=[c.id for c in CASES] or ["no-models"])
