@@ -2,7 +2,8 @@
 
 Only quantities that are stable from run to run on one machine are gated: the test score (deterministic
 for a given seed), the speed-up over the teacher in the same runtime (a ratio measured in one session: raw
-latency medians drift up to 30% between runs here, and the same runtime on both sides cancels its overheads), peak RSS and file size. Each has an explicit direction and tolerance.
+latency medians drift up to 30% between runs here, and the same runtime on both sides cancels its
+overheads), peak RSS and file size. Each has an explicit direction and tolerance.
 """
 
 import json
