@@ -347,7 +347,9 @@ def test_index_html_is_self_contained(built):
     assert len(images) == 6 and all(src.startswith("data:image/png;base64,") for src in images)
     assert not re.search(r'(src|href)="(?!data:)', page) and "<script" not in page and "<link" not in page
     assert page.index('id="recommendation"') < page.index('id="scores"') < page.index('id="plots"') \
-        < page.index('id="conclusions"') < page.index('id="provenance"')
+        < page.index('id="conclusions"') < page.index('id="findings"') < page.index('id="provenance"')
+    assert page.index('data-claim="augmentation_helps"') < page.index('id="findings"') \
+        < page.index('data-claim="students_reach_teacher"')      # the study's own finding under its own heading
     assert "939afc6c0fbd03947820f3a216765bc1" in page                # smsa's data hash in the footer
 
 

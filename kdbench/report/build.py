@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from kdbench.io import atomic_path
-from kdbench.report.conclusions import check_claims
+from kdbench.report.conclusions import check_claims, check_findings
 from kdbench.report.page import render
 from kdbench.report.plots import COSTS, score_cost_png, trend_png
 from kdbench.report.recommend import budgets_from, recommend
@@ -16,6 +16,8 @@ from kdbench.report.results import load_results
 from kdbench.report.tables import Table, bench_table, cost_table, scores_table, to_csv, to_markdown
 
 TREND_RUNS = 20  # recorded bench runs a trend plot shows
+PAPER = "The paper's claims on this data"
+FINDINGS = "The students against the teacher, and the study's declared comparisons"
 
 
 def build_report(layout, records, params, out_dir, warn=None, history=None):
@@ -62,8 +64,9 @@ def build_report(layout, records, params, out_dir, warn=None, history=None):
     recs = [recommend(t.name, results.student_rows(t.name), t.teacher_f1, budgets) for t in results.tasks]
     write("recommendation.md", "# Which student should I ship?\n\n"
           + "".join(f"**{r.question()}**\n\n{r.answer()}\n\n" for r in recs))
-    claims = check_claims(results, params.report.compare)
-    write("conclusions.md", _conclusions_markdown(claims))
+    sections = [(PAPER, check_claims(results)), (FINDINGS, check_findings(results, params.report.compare))]
+    write("conclusions.md", _conclusions_markdown(sections))
+    claims = [c for _, section in sections for c in section]
 
     summary = {
         "tasks": [t.name for t in results.tasks],
@@ -79,17 +82,19 @@ def build_report(layout, records, params, out_dir, warn=None, history=None):
             f"{len(results.records)} benchmark rows. Budgets: p50 latency <= {budgets.latency_ms:g} ms, "
             f"size <= {budgets.size_mb:g} MB, macro F1 at most {budgets.max_score_loss:g} below the teacher. "
             "Scores are test macro F1 x 100.")
-    write("index.html", render("kdbench report", lede, recs, tables, plots, claims,
+    write("index.html", render("kdbench report", lede, recs, tables, plots, sections,
                                _provenance(results.raw_records)))
     return {"out_dir": str(out_dir), "files": sorted(written), **summary}
 
 
-def _conclusions_markdown(claims):
-    lines = ["# The paper's claims on this data", ""]
-    for c in claims:
-        lines += [f"## {c.verdict.upper()}: {c.statement}", "", f"Rule: {c.rule}.", "", c.summary, ""]
-        if c.details is not None:
-            lines += [to_markdown(c.details)]
+def _conclusions_markdown(sections):
+    lines = []
+    for heading, claims in sections:
+        lines += [f"# {heading}", ""]
+        for c in claims:
+            lines += [f"## {c.verdict.upper()}: {c.statement}", "", f"Rule: {c.rule}.", "", c.summary, ""]
+            if c.details is not None:
+                lines += [to_markdown(c.details)]
     return "\n".join(lines)
 
 

@@ -58,11 +58,12 @@ def _png(data, alt):
     return f'<img src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}" alt="{esc(alt)}">'
 
 
-def render(title, lede, recommendations, tables, plots, claims, provenance):
+def render(title, lede, recommendations, tables, plots, sections, provenance):
     """The page as a string.
 
     recommendations: Recommendation objects; tables: Table objects, shown in order; plots: (caption, png
-    bytes); claims: Claim objects; provenance: (heading, Table or text) pairs for the footer."""
+    bytes); sections: (heading, Claim objects) pairs, the paper's claims then the study's findings;
+    provenance: (heading, Table or text) pairs for the footer."""
     parts = [f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
              f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>'
              f"<body>\n<h1>{esc(title)}</h1>\n<p class=\"lede\">{esc(lede)}</p>\n"]
@@ -88,17 +89,18 @@ def render(title, lede, recommendations, tables, plots, claims, provenance):
         parts.append(f"<figure>{_png(data, caption)}<figcaption>{esc(caption)}</figcaption></figure>\n")
     parts.append("</section>\n")
 
-    parts.append('<section id="conclusions"><h2>The paper\'s claims on this data</h2>\n')
-    for c in claims:
-        cls = c.verdict.replace(" ", "-")
-        parts.append(f'<div class="claim" data-claim="{esc(c.key)}"><div><span class="verdict {cls}">'
-                     f"{esc(c.verdict)}</span><strong>{esc(c.statement)}</strong></div>"
-                     f'<p class="rule">Rule: {esc(c.rule)}.</p><p>{esc(c.summary)}</p>')
-        if c.details is not None:
-            parts.append(f"<details><summary>{len(c.details.rows)} comparisons</summary>"
-                         f"{table_html(c.details)}</details>")
-        parts.append("</div>\n")
-    parts.append("</section>\n")
+    for (heading, section), anchor in zip(sections, ("conclusions", "findings")):
+        parts.append(f'<section id="{anchor}"><h2>{esc(heading)}</h2>\n')
+        for c in section:
+            cls = c.verdict.replace(" ", "-")
+            parts.append(f'<div class="claim" data-claim="{esc(c.key)}"><div><span class="verdict {cls}">'
+                         f"{esc(c.verdict)}</span><strong>{esc(c.statement)}</strong></div>"
+                         f'<p class="rule">Rule: {esc(c.rule)}.</p><p>{esc(c.summary)}</p>')
+            if c.details is not None:
+                parts.append(f"<details><summary>{len(c.details.rows)} comparisons</summary>"
+                             f"{table_html(c.details)}</details>")
+            parts.append("</div>\n")
+        parts.append("</section>\n")
 
     parts.append('<footer id="provenance"><h2>Machine, versions and data</h2>\n')
     for heading, content in provenance:
