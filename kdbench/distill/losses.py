@@ -10,6 +10,8 @@ Every loss is `fn(student_logits, teacher_logits, targets, mask, *, temperature=
   ce       cross-entropy on the gold labels only, no teacher: the no-KD baseline
   mse+ce   alpha * ce + (1 - alpha) * mse
   kl+ce    alpha * ce + (1 - alpha) * kl
+  mse+layers  mse, plus the layer-wise terms of kdbench.distill.layers (BERT students: hidden states and
+           attention maps of mapped layers), which the Distiller adds because they need more than logits
 In the mixed losses the soft term uses every row in `mask` and the ce term only the rows that have gold, so
 a batch of pool rows contributes (1 - alpha) * soft. A term with no rows to use is 0, never NaN.
 """
@@ -20,12 +22,13 @@ from torch.nn import functional as F
 
 from kdbench.registry import Registry
 
-# metadata: uses_teacher (False: the run needs no soft labels). A loss name is never a path, so "+" is fine.
+# metadata: uses_teacher (False: the run needs no soft labels), layers (True: the student also matches the
+# teacher's layers). A loss name is never a path, so "+" is fine.
 LOSSES = Registry("loss", re.compile(r"[a-z0-9][a-z0-9_+-]*"))
 
 
-def register_loss(name, uses_teacher=True):
-    return LOSSES.register(name, uses_teacher=uses_teacher)
+def register_loss(name, uses_teacher=True, layers=False):
+    return LOSSES.register(name, uses_teacher=uses_teacher, layers=layers)
 
 
 def list_losses():
@@ -81,3 +84,4 @@ def _mixed(soft):
 
 register_loss("mse+ce")(_mixed(mse))
 register_loss("kl+ce")(_mixed(kl))
+register_loss("mse+layers", layers=True)(mse)

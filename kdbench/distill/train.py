@@ -19,6 +19,7 @@ import torch
 from kdbench import stats
 from kdbench.data.prepare import load_prepared
 from kdbench.distill.embeddings import EMBEDDINGS, init_embeddings
+from kdbench.distill.layers import LayerMatch
 from kdbench.distill.losses import LOSSES
 from kdbench.errors import KdbenchError
 from kdbench.io import load_logits, read_jsonl, write_json
@@ -45,19 +46,24 @@ WARMUP = 0.1
 
 def build_vocab(cfg, train, teacher_dir, prefix):
     """The student's vocabulary: the teacher's sub-word pieces that the texts use, for an embedding init that
-    needs them (`teacher`), else whitespace words seen at least min_count times."""
-    if EMBEDDINGS.meta(cfg.embeddings, "vocab") == "subword":
+    needs them (`teacher`) and for a layer-wise loss (positions must align), else whitespace words seen at
+    least min_count times."""
+    if EMBEDDINGS.meta(cfg.embeddings, "vocab") == "subword" or LOSSES.meta(cfg.loss, "layers"):
         from transformers import AutoTokenizer
         return SubwordVocab.build(AutoTokenizer.from_pretrained(teacher_dir), texts_of(train), prefix=prefix)
     return WordVocab.build(texts_of(train), min_count=cfg.min_count)
 
 
 class Distiller:
-    """One run's student, vocabulary, loss and label set: encodes batches and computes their loss."""
+    """One run's student, vocabulary, loss and label set: encodes batches and computes their loss. `layers`:
+    a kdbench.distill.layers.LayerMatch for a layer-wise loss, whose term is added to the logit loss."""
 
-    def __init__(self, student, vocab, kind, labels, cfg, device="cpu"):
+    def __init__(self, student, vocab, kind, labels, cfg, device="cpu", layers=None):
         self.student, self.vocab, self.kind, self.labels, self.cfg = student.to(device), vocab, kind, labels, cfg
         self.device, self.loss = device, LOSSES.get(cfg.loss)
+        self.layers = None if layers is None else layers.to(device)
+        # student id -> teacher id; every piece of a training text is kept, so this gives back the teacher's ids
+        self.to_teacher = None if layers is None else torch.as_tensor(vocab.kept_ids, device=device)
         self.index = {label: i for i, label in enumerate(labels)}
 
     def encode(self, records):
@@ -67,9 +73,14 @@ class Distiller:
         """Loss over every output row of the batch (examples x aspects or words) that has a target. `batch`:
         (record, teacher logits or None, whether the record's gold label may be used) triples."""
         records = [r for r, _, _ in batch]
-        input_ids, attention_mask, word_pos = self.encode(records)
-        logits = self.student(input_ids.to(self.device), attention_mask.to(self.device),
-                              None if word_pos is None else word_pos.to(self.device)).cpu()
+        input_ids, attention_mask, word_pos = (None if x is None else x.to(self.device) for x in self.encode(records))
+        extra = 0.0
+        if self.layers is None:
+            logits = self.student(input_ids, attention_mask, word_pos).cpu()
+        else:
+            logits, extra = self.layers(self.student, input_ids, attention_mask, word_pos, self.to_teacher[input_ids])
+            logits, extra = logits.cpu(), extra.cpu()
+        word_pos = None if word_pos is None else word_pos.cpu()
         n_labels = len(self.labels)
         s_rows, t_rows, targets, keep = [], [], [], []
         for i, (r, teacher, with_gold) in enumerate(batch):
@@ -87,7 +98,7 @@ class Distiller:
                 ok &= torch.as_tensor(np.abs(teacher[:n]).sum(-1) > 0)  # nor, maybe, a teacher output
             keep.append(ok)
         return self.loss(torch.cat(s_rows), torch.cat(t_rows), torch.cat(targets), torch.cat(keep),
-                         temperature=self.cfg.temperature, alpha=self.cfg.alpha)
+                         temperature=self.cfg.temperature, alpha=self.cfg.alpha) + extra
 
     def evaluate(self, records, teacher=None):
         """(scores, predicted labels) on prepared records; with the teacher's logits of those records, the
@@ -118,7 +129,8 @@ class Distiller:
         from transformers import get_linear_schedule_with_warmup
 
         cfg = self.cfg
-        optimizer = torch.optim.AdamW([p for p in self.student.parameters() if p.requires_grad], lr=cfg.lr)
+        trained = [*self.student.parameters(), *(self.layers.parameters() if self.layers is not None else [])]
+        optimizer = torch.optim.AdamW([p for p in trained if p.requires_grad], lr=cfg.lr)
         epochs = budget(len(examples), cfg.batch_size, cfg.epochs, cfg.min_steps)
         steps = epochs * math.ceil(len(examples) / cfg.batch_size)
         scheduler = get_linear_schedule_with_warmup(optimizer, int(WARMUP * steps), steps)
@@ -219,6 +231,10 @@ def run_distill(task, student_name, variant, cfg, model_overrides, prepared_dir,
 
     vocab = build_vocab(cfg, splits["train"] + transfer, teacher_dir, teacher_meta.get("prefix", ""))
     device = "cuda" if torch.cuda.is_available() else "cpu"  # like the teacher's `device: auto`
+    teacher = None
+    if LOSSES.meta(cfg.loss, "layers"):
+        from kdbench.teacher.model import Teacher
+        teacher = Teacher.load(teacher_dir)
 
     def fresh(run_cfg):
         """A new student (seeded: the same weights for every learning rate tried) and its Distiller."""
@@ -229,9 +245,15 @@ def run_distill(task, student_name, variant, cfg, model_overrides, prepared_dir,
         weights, info = init_embeddings(cfg.embeddings, vocab, table.embedding_dim, vec_path=fasttext_vec or None,
                                         teacher_dir=teacher_dir, seed=cfg.seed)
         table.weight.data.copy_(weights)
-        return Distiller(student, vocab, kind, labels, run_cfg, device), info
+        layers = None if teacher is None else LayerMatch(teacher, student)
+        return Distiller(student, vocab, kind, labels, run_cfg, device, layers), info
 
     run = f"distill {task}/{student_name}/{variant} seed {cfg.seed}"
+    if teacher is not None:
+        try:
+            fresh(cfg)  # a student or teacher without layers to match fails here, before any training
+        except KdbenchError as e:
+            raise KdbenchError(f"{run}: loss {cfg.loss}: {e}") from None
     hint = lr_hint(student_name)
     valid_teacher = load_logits(Path(softlabels_dir) / "valid.safetensors") if uses_teacher else None
     sweep = sweep_lr(fresh, examples, splits["valid"], valid_teacher, cfg, run=run, hint=hint)
@@ -259,6 +281,7 @@ def run_distill(task, student_name, variant, cfg, model_overrides, prepared_dir,
         "valid": valid, "test": test, "test_agreement_with_teacher": agreement,
         **count_parameters(student), "file_bytes": (Path(out_dir) / WEIGHTS).stat().st_size,
         "vocab_size": len(vocab), "epochs_run": len(history), "history": history, "lr_sweep": sweep,
+        **({"layer_map": d.layers.map} if d.layers is not None else {}),
     }
     write_json(metrics_path, report)
     write_json(predictions_path, {"seed": cfg.seed, "pred": test_pred})
