@@ -172,8 +172,9 @@ def test_a_failed_case_does_not_take_the_bench_down(project, tiny_backbone, tmp_
     test = [json.loads(line) for line in (root / "data/prepared/smsa/test.jsonl").read_text().splitlines()]
     ref = fit_reference("single", test)  # the reference is benchmarked like a student, without torch
     save_reference(ref, root / "models/smsa/reference")
+    valid = [json.loads(line) for line in (root / "data/prepared/smsa/valid.jsonl").read_text().splitlines()]
     write_json(root / "reports/metrics/smsa/teacher.json", {
-        "test": score(teacher.eval(), test)[0],
+        "test": score(teacher.eval(), test)[0], "valid": score(teacher, valid)[0],
         "reference": {"test_macro_f1": reference_scores(ref, test)["macro_f1"]}})
     write_json(root / "reports/metrics/smsa/bilstm/kd.json", {"test": {"macro_f1": 0.987}})  # not what it scores
     monkeypatch.chdir(root)

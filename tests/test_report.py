@@ -121,9 +121,10 @@ def test_pareto_front_keeps_exact_ties_and_drops_dominated_points():
 
 # --- recommendation ---------------------------------------------------------------------------------------
 
-def row(model, variant, runtime, f1, p50, mb):
+def row(model, variant, runtime, f1, p50, mb, valid=None):
+    """valid: its validation F1 (default: as on test)."""
     return {"id": f"t-{model}-{variant}-{runtime}", "model": model, "variant": variant, "runtime": runtime,
-            "test_macro_f1": f1, "latency_p50_ms": p50, "size_mb": mb, "speedup_vs_fastest_teacher": p50 and 20.0 / p50,
+            "test_macro_f1": f1, "valid_macro_f1": f1 if valid is None else valid, "latency_p50_ms": p50, "size_mb": mb, "speedup_vs_fastest_teacher": p50 and 20.0 / p50,
             "fastest_teacher_runtime": "int8"}
 
 
@@ -136,13 +137,28 @@ BUDGETS = {"latency_ms": 5.0, "size_mb": 20.0, "max_score_loss": 0.05}
 
 
 def test_recommend_picks_the_best_row_within_every_budget():
-    rec = recommend("t", ROWS, 0.88, BUDGETS)
+    rec = recommend("t", ROWS, 0.88, 0.88, BUDGETS)
     assert rec.pick["id"] == "t-bilstm-kd-onnx"
     assert rec.question() == ("Which student should I ship for t under 5 ms and 20 MB, "
-                              "at most 5 F1 points below the teacher?")
-    assert rec.answer() == ("Ship bilstm (kd, onnx): macro F1 84.00 (teacher 88.00, -4.00 points), "
-                            "p50 0.50 ms, 40x faster than the teacher in its fastest runtime (int8), 13.0 MB.")
-    assert recommend("t", ROWS, 0.88, {**BUDGETS, "size_mb": 200, "latency_ms": 10}).pick["model"] == "bert-small"
+                              "at most 5 F1 points below the teacher (on validation)?")
+    assert rec.answer() == ("Ship bilstm (kd, onnx): test macro F1 84.00 (teacher 88.00, -4.00 points; "
+                            "validation -4.00), p50 0.50 ms, 40x faster than the teacher in its fastest runtime "
+                            "(int8), 13.0 MB.")
+    roomy = {**BUDGETS, "size_mb": 200, "latency_ms": 10}
+    assert recommend("t", ROWS, 0.88, 0.88, roomy).pick["model"] == "bert-small"
+
+
+def test_recommend_picks_on_validation_and_reports_test():
+    """The test split never selects: a row better on test but worse on validation is not the pick, and the
+    score budget is measured on validation against the teacher's validation score."""
+    rows = [row("bilstm", "kd", "onnx", 0.84, 0.5, 13.0, valid=0.80), row("cnn", "kd", "onnx", 0.82, 0.6, 15.0)]
+    rec = recommend("t", rows, 0.88, 0.85, BUDGETS)
+    assert rec.pick["id"] == "t-cnn-kd-onnx" and "test macro F1 82.00 (teacher 88.00, -6.00 points; validation " \
+        "-3.00)" in rec.answer()                                 # 6 points under on test, within 5 on validation
+    assert recommend("t", rows, 0.88, 0.90, BUDGETS).pick is None  # 8 points under on validation
+    old = [{k: v for k, v in r.items() if k != "valid_macro_f1"} for r in rows]
+    assert recommend("t", old, 0.88, 0.85, BUDGETS).answer() == (
+        "The 2 benchmark rows of t have no validation score, which picks the student: rerun the bench stage.")
 
 
 def test_speed_against_the_teacher_reads_right_either_way():
@@ -154,7 +170,7 @@ def test_speed_against_the_teacher_reads_right_either_way():
 
 
 def test_recommend_when_no_student_fits():
-    rec = recommend("t", ROWS, 0.88, {**BUDGETS, "max_score_loss": 0.01})
+    rec = recommend("t", ROWS, 0.88, 0.88, {**BUDGETS, "max_score_loss": 0.01})
     assert rec.pick is None
     assert rec.fast_small["id"] == "t-bilstm-kd-onnx"             # best within latency and size alone
     # needed stretch: bilstm 0.04/0.01 = 4, bert-small 110/20 = 5.5, cnn int8 max(25/20, 0.035/0.01) = 3.5
@@ -162,20 +178,22 @@ def test_recommend_when_no_student_fits():
     answer = rec.answer()
     assert answer.startswith("No student fits all three budgets. Within 5 ms and 20 MB the best is bilstm (kd, onnx)")
     assert "Closest to fitting: cnn (kd, int8)" in answer and answer.endswith("3.50x larger.")
-    assert "None is within 0.1 ms" in recommend("t", ROWS, 0.88, {**BUDGETS, "latency_ms": 0.1}).answer()
-    assert recommend("t", [], 0.88, BUDGETS).answer() == "No benchmark rows for t: run the bench stage first."
+    assert "None is within 0.1 ms" in recommend("t", ROWS, 0.88, 0.88, {**BUDGETS, "latency_ms": 0.1}).answer()
+    assert recommend("t", [], 0.88, 0.88, BUDGETS).answer() == "No benchmark rows for t: run the bench stage first."
 
 
 def test_recommend_on_the_recorded_rows():
     inputs = report_inputs()
     results = load_results(inputs["layout"], inputs["records"], inputs["params"])
     smsa = results.task("smsa")
-    small = recommend("smsa", results.student_rows("smsa"), smsa.teacher_f1, {**BUDGETS, "size_mb": 10})
+    small = recommend("smsa", results.student_rows("smsa"), smsa.teacher_f1, smsa.teacher_valid_f1,
+                      {**BUDGETS, "size_mb": 10})
     assert small.pick["id"] == "smsa-bilstm-kd-teacher-emb-int8"  # only int8 files are under 10 MB
-    emot = recommend("emot", results.student_rows("emot"), results.task("emot").teacher_f1, BUDGETS)
+    emot = recommend("emot", results.student_rows("emot"), results.task("emot").teacher_f1,
+                     results.task("emot").teacher_valid_f1, BUDGETS)
     assert emot.pick is None and emot.fast_small["id"] == "emot-bilstm-kd-onnx"
     with pytest.raises(KdbenchError, match="latency"):
-        recommend("smsa", [], 0.9, {**BUDGETS, "latency": 5})
+        recommend("smsa", [], 0.9, 0.9, {**BUDGETS, "latency": 5})
 
 
 # --- the paper's claims -----------------------------------------------------------------------------------
@@ -191,12 +209,13 @@ def predictions(accuracy, seed=0):
             for g, h in zip(GOLD, HARD)]
 
 
-def student(model, variant, accuracy, task="t", params=3_000_000, seeds=(0, 1, 2), **settings):
+def student(model, variant, accuracy, task="t", params=3_000_000, seeds=(0, 1, 2), valid=None, **settings):
+    """valid: its validation F1 of every seed (default: as on test)."""
     base = {"loss": "mse", "embeddings": "random", "transfer": [], "temperature": 1.0}
     preds = tuple(predictions(accuracy, seed) for seed in seeds)
     f1s = tuple(metrics.score("single", GOLD, p)["macro_f1"] for p in preds)
     return StudentResult(task, model, variant, f1s[0], params, params // 4, params * 4, {**base, **settings},
-                         None, tuple(seeds), preds, f1s)
+                         None, tuple(seeds), preds, f1s, (valid,) * len(seeds) if valid else f1s)
 
 
 def results(runs, rows=()):
@@ -266,11 +285,15 @@ def test_students_against_the_teacher_pair_the_best_student_over_its_seeds():
     claim = cl.students_reach_teacher(with_teacher(runs, 0.802))
     assert claim.verdict == cl.HELD and claim.summary.startswith("t: bilstm/kd ")  # the best, by its seed mean
     bilstm, cnn = claim.details.rows
-    assert bilstm[3] == 3 and cnn[3] == 1 and cnn[5] == 0            # seeds, and one seed has no spread
-    assert bilstm[5] == pytest.approx((max(runs[0].seed_f1s) - min(runs[0].seed_f1s)) * 100)
+    assert bilstm[3] == 3 and cnn[3] == 1 and cnn[6] == 0            # seeds, and one seed has no spread
+    assert bilstm[6] == pytest.approx((max(runs[0].seed_f1s) - min(runs[0].seed_f1s)) * 100)
     assert cnn[-1] == cl.NOT_HELD                                      # 10 points under: significantly
     assert cl.students_reach_teacher(with_teacher(runs, 0.90)).verdict == cl.NOT_HELD
     assert cl.students_reach_teacher(results(runs)).verdict == cl.NOT_TESTED  # no teacher predictions
+    # the validation split picks the best, not the test split: a CNN better on validation is the one compared
+    runs = [student("bilstm", "kd", 0.80, valid=0.85), student("cnn", "kd", 0.70, valid=0.86)]
+    claim = cl.students_reach_teacher(with_teacher(runs, 0.802))
+    assert claim.summary.startswith("t: cnn/kd (best on validation) ") and claim.verdict == cl.NOT_HELD
 
 
 def test_a_declared_comparison_pairs_variants_that_differ_in_many_settings():
@@ -407,7 +430,8 @@ def test_the_reference_is_a_candidate_and_may_be_the_answer(tmp_path):
     """On data where TF-IDF + LR beats every student within budget, the recommendation says to ship it."""
     records = report_inputs()["records"] + [
         {"id": "smsa-reference-native", "task": "smsa", "model": "reference", "variant": None, "runtime": "native",
-         "test_macro_f1": 0.95, "latency_ms": {"p50": 0.05}, "file_bytes": 300_000, "speedup_vs_fastest_teacher": 400.0,
+         "test_macro_f1": 0.95, "valid_macro_f1": 0.95, "latency_ms": {"p50": 0.05}, "file_bytes": 300_000,
+         "speedup_vs_fastest_teacher": 400.0,
          "fastest_teacher_runtime": "int8"}]
     summary = build_recorded_report(tmp_path, records=records)
     assert summary["recommendations"]["smsa"]["pick"] == "smsa-reference-native"

@@ -61,7 +61,8 @@ def build_report(layout, records, params, out_dir, warn=None, history=None):
             write(f"plots/{task.name}-trend.png", png)
             plots.append((f"{task.name}: the last {len(recent)} recorded benchmark runs", png))
 
-    recs = [recommend(t.name, results.student_rows(t.name), t.teacher_f1, budgets) for t in results.tasks]
+    recs = [recommend(t.name, results.student_rows(t.name), t.teacher_f1, t.teacher_valid_f1, budgets)
+            for t in results.tasks]
     write("recommendation.md", "# Which student should I ship?\n\n"
           + "".join(f"**{r.question()}**\n\n{r.answer()}\n\n" for r in recs))
     sections = [(PAPER, check_claims(results)), (FINDINGS, check_findings(results, params.report.compare))]

@@ -23,7 +23,7 @@ MIB = 2 ** 20          # sizes in MB are MiB, as in the paper (475 MB for the 12
 RECORDED_SETTINGS = ("loss", "embeddings", "unlabeled")
 # One bench record flattened to one CSV row (`dvc plots` reads flat columns); nested keys as `<key>_<sub>`.
 BENCH_COLUMNS = (
-    "id", "task", "model", "variant", "runtime", "test_macro_f1", "pct_of_teacher",
+    "id", "task", "model", "variant", "runtime", "test_macro_f1", "valid_macro_f1", "pct_of_teacher",
     "latency_mean_ms", "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "tokenize_mean_ms",
     "tokenize_p50_ms", "throughput_per_s", "speedup_vs_fastest_teacher", "fastest_teacher_runtime",
     "speedup_vs_teacher_same_runtime", "peak_rss_mb", "file_bytes", "size_mb",
@@ -43,6 +43,7 @@ class TaskResult:
     gold: list | None = None                 # test gold labels, and the teacher's and reference's predictions
     teacher_pred: list | None = None         # (from reports/predictions/<task>/teacher.json), for paired tests
     reference_pred: list | None = None
+    teacher_valid_f1: float | None = None    # validation macro F1: what the recommendation's score budget reads
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class StudentResult:
     seeds: tuple = ()                        # the seeds of `preds` and `seed_f1s`: the run's own, then replicas
     preds: tuple = ()                        # test predictions, one list per seed
     seed_f1s: tuple = ()                     # test macro F1 per seed
+    seed_valid_f1s: tuple = ()               # validation macro F1 per seed: what picks a best run
 
 
 @dataclass
@@ -131,7 +133,7 @@ def load_results(layout, records, params, warn=warn_stderr):
                 read.add(path)
                 m = json.loads(path.read_text(encoding="utf-8"))
                 settings = m.get("settings") or _older_settings(m, defaults)
-                seeds, preds, f1s = [], [], []
+                seeds, preds, f1s, valid_f1s = [], [], [], []
                 extra = params.replicate.seeds if student in params.replicate.students else []
                 for seed in [None, *extra]:
                     run = m if seed is None else _read(layout.student_metrics(task, student, variant, seed))
@@ -140,9 +142,11 @@ def load_results(layout, records, params, warn=warn_stderr):
                         seeds.append(pred["seed"])
                         preds.append(pred["pred"])
                         f1s.append(run["test"]["macro_f1"])
+                        valid_f1s.append(run["valid"]["macro_f1"])
                 students.append(StudentResult(task, student, variant, m["test"]["macro_f1"], m.get("params"),
                                               m.get("params_without_embeddings"), m.get("file_bytes"), settings,
-                                              m["test"].get("interval"), tuple(seeds), tuple(preds), tuple(f1s)))
+                                              m["test"].get("interval"), tuple(seeds), tuple(preds), tuple(f1s),
+                                              tuple(valid_f1s)))
     metrics_dir = layout.reports / "metrics"
     leftovers = sorted(str(p.relative_to(metrics_dir)) for p in metrics_dir.rglob("*.json")
                        if p not in read and not any(part.startswith(".") for part in p.parts)) \
@@ -176,7 +180,7 @@ def _task_result(name, teacher, predictions):
     return TaskResult(name, group_of(teacher["kind"]), teacher["test"]["macro_f1"], ref.get("name", "reference"),
                       ref.get("test_macro_f1"), teacher["kind"], teacher["test"].get("interval"),
                       ref.get("test_interval"), predictions.get("gold"), predictions.get("teacher"),
-                      predictions.get("reference"))
+                      predictions.get("reference"), (teacher.get("valid") or {}).get("macro_f1"))
 
 
 def _rank(name, order):

@@ -41,6 +41,8 @@ def test_inference(benchmark, harness, case):
     # the harness must measure the very model the pipeline scored
     if case.runtime in ("eager", "native"):
         assert row["test_macro_f1"] == pytest.approx(harness.pipeline_score(case), abs=1e-6)
+    if case.runtime == "eager":  # the validation score the recommendation picks by, too
+        assert row["valid_macro_f1"] == pytest.approx(harness.pipeline_score(case, "valid"), abs=1e-6)
     if case.runtime == "onnx":  # same graph, other kernels: predictions may flip only on near-ties
         assert row["test_macro_f1"] == pytest.approx(harness.pipeline_score(case), abs=0.01)
     # int8 may lose accuracy: that is what its row reports, not a failure
