@@ -1,11 +1,13 @@
 """Shared pytest fixtures, and offline mode for the whole suite."""
 
+import atexit
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 # Before anything imports huggingface_hub, which reads HF_HUB_OFFLINE once, at import: set later (say with
@@ -19,6 +21,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # pytest-xdist tells a worker who it is through the environment; a pytest that a test starts (`kdbench bench`
 # runs one) would take itself for a worker, and pytest-benchmark then refuses to time anything
 XDIST = {name: os.environ.pop(name) for name in list(os.environ) if name.startswith("PYTEST_XDIST_")}
+# the bench's export cache (kdbench.bench.harness.export_cache): one per test process, never the user's; stage
+# subprocesses inherit it
+os.environ["KDBENCH_EXPORT_CACHE"] = tempfile.mkdtemp(prefix="kdbench-test-exports-")
+atexit.register(shutil.rmtree, os.environ["KDBENCH_EXPORT_CACHE"], True)
 
 import pytest  # noqa: E402
 

@@ -7,7 +7,18 @@ import numpy as np
 import pytest
 import torch
 
-from kdbench.bench.harness import Case, Harness, discover, dvc_md5, length_spread, peak_rss_mb, percentiles_ms
+from kdbench.bench import runtimes
+from kdbench.bench.harness import (
+    Case,
+    Harness,
+    artifact_path,
+    discover,
+    dvc_md5,
+    export_cache,
+    length_spread,
+    peak_rss_mb,
+    percentiles_ms,
+)
 from kdbench.config import load, parse
 from kdbench.io import write_json, write_jsonl
 from kdbench.students import create_student
@@ -70,8 +81,9 @@ def test_runtimes_agree_and_onnx_process_is_smaller(project, tmp_path):
     int8 = np.concatenate([preps["int8"].predict(*x) for x in inputs])
     assert np.allclose(onnx, eager, atol=1e-4)
     assert np.abs(int8 - eager).max() < 0.1 * np.abs(eager).max() + 1e-3
-    exports = project / "exports/smsa"  # the bench stage's output of the task
-    assert (exports / "smsa-bilstm-kd.onnx").is_file() and (exports / "smsa-bilstm-kd.int8.onnx").is_file()
+    onnx_file = artifact_path(Case("smsa", "bilstm", "kd", "onnx", harness.layout), inputs[-1])
+    assert onnx_file.parent == export_cache() and onnx_file.name.startswith("smsa-bilstm-kd-")
+    assert onnx_file.is_file() and onnx_file.with_name(onnx_file.name.replace(".onnx", ".int8.onnx")).is_file()
 
     rss = {rt: peak_rss_mb(Case("smsa", "bilstm", "kd", rt, harness.layout), inputs, 1, tmp_path) for rt in preps}
     assert all(30 < mb < 2000 for mb in rss.values()), rss
@@ -101,7 +113,8 @@ def test_record_has_every_field(project, tmp_path):
     row = harness.record(prep, harness.time_forward(prep))
     assert row["id"] == "smsa-bilstm-kd-onnx" and row["sample_size"] == 8 and row["test_size"] == 40
     assert row["pct_of_teacher"] == pytest.approx(100 * row["test_macro_f1"] / 0.5)
-    assert row["file_bytes"] == (project / "exports/smsa/smsa-bilstm-kd.onnx").stat().st_size
+    assert row["file_bytes"] == artifact_path(prep.case, prep.sample_inputs[-1]).stat().st_size
+    assert 0 <= row["valid_macro_f1"] <= 1                  # a student's validation score: what picks it
     assert row["throughput_per_s"] > 0 and row["threads"] == 1
     assert row["flops_per_sentence"] > 0 and row["flops_per_sentence"] == harness.record(
         prep, harness.time_forward(prep))["flops_per_sentence"]  # counted, not timed: the same every time
@@ -211,3 +224,29 @@ def test_a_malformed_benchmark_json_is_one_clear_error(tmp_path, content, messag
     (tmp_path / "b.json").write_text(content)
     with pytest.raises(KdbenchError, match=f"b.json: {message}"):
         bench_rows(tmp_path / "b.json")
+
+
+def test_a_model_is_exported_once_and_a_changed_one_again(project, tmp_path, monkeypatch):
+    """The export cache: a file named by the model's bytes and the export code is reused by the next bench
+    run (no export), and a model whose weights changed gets a file of its own."""
+    import shutil
+
+    harness = Harness(load(project / "params.yaml"), work_dir=tmp_path)
+    first = harness.prepare(Case("smsa", "bilstm", "kd", "int8", harness.layout))  # exports onnx, then int8
+    monkeypatch.setattr(runtimes, "export_onnx", lambda *a: pytest.fail("exported again"))
+    monkeypatch.setattr(runtimes, "quantize_onnx", lambda *a: pytest.fail("quantised again"))
+    again = Harness(load(project / "params.yaml"), work_dir=tmp_path)
+    for runtime in ("onnx", "int8"):
+        prep = again.prepare(Case("smsa", "bilstm", "kd", runtime, again.layout))
+        x = prep.sample_inputs[-1]
+        if runtime == "int8":
+            assert np.array_equal(prep.predict(*x), first.predict(*x))
+
+    root = tmp_path / "changed"
+    shutil.copytree(project, root)
+    weights = root / "models/smsa/bilstm/kd/model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1] + b"\x01")  # one byte of one weight
+    changed = Harness(load(root / "params.yaml"), work_dir=tmp_path)
+    case = Case("smsa", "bilstm", "kd", "onnx", changed.layout)
+    with pytest.raises(pytest.fail.Exception, match="exported again"):
+        changed.prepare(case)

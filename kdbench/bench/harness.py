@@ -6,15 +6,20 @@ For each case the harness
     (kdbench.bench.runtimes: eager torch, ONNX Runtime, ONNX Runtime int8);
   - tokenises a fixed sample of real test sentences (shortest to longest, evenly spread) once, timing
     tokenisation on its own, so the timed body is the forward pass of one sentence;
-  - re-scores the runtime on the whole test split at the bench batch size, which also gives throughput;
+  - re-scores the runtime on the whole test split at the bench batch size, which also gives throughput,
+    and a student's (or the reference's) on the validation split, which the report's recommendation picks by;
+  - keeps the ONNX and int8 files in a cache named by what they are exported from (`artifact_path`), so a
+    model that did not change is exported once, whichever bench run or study measures it;
   - measures peak RSS in a fresh subprocess that loads only that model (kdbench.bench.rss). It runs while
     the next case loads and exports its model, and is waited for before that case is timed, so no timed
     call shares the machine with it; `fill_rss` puts the figures into the rows at the end of the run.
 """
 
 import functools
+import hashlib
 import itertools
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -45,7 +50,6 @@ class Case:
     variant: str | None     # distill variant (None for the teacher and the reference)
     runtime: str
     layout: Layout = None   # where its model lives (kdbench.layout)
-    exports: Path | None = None  # where its exports go (default: the study's exports/<task>, remade by each bench)
 
     @property
     def id(self):
@@ -63,10 +67,33 @@ class Case:
             return self.layout.reference(self.task)
         return self.layout.student(self.task, self.model, self.variant)
 
-    @property
-    def export_path(self):  # None for a runtime that loads the model directory itself
-        suffix = RUNTIMES.meta(self.runtime, "suffix")
-        return (self.exports or self.layout.exports(self.task)) / f"{self.model_key}{suffix}" if suffix else None
+
+def export_cache():
+    """Where exported files are kept: $KDBENCH_EXPORT_CACHE, else $XDG_CACHE_HOME/kdbench/exports (by default
+    ~/.cache/kdbench/exports). Delete it at will: what is missing is exported again."""
+    if os.environ.get("KDBENCH_EXPORT_CACHE"):
+        return Path(os.environ["KDBENCH_EXPORT_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kdbench" / "exports"
+
+
+def artifact_path(case, example):
+    """The file a runtime runs (None for one that loads the model folder itself), named by everything its
+    bytes depend on: the model folder's DVC md5, the example input the exporter traces, the export code and the
+    exporter's versions. A file of that name was exported from these weights by this code, so it is reused by
+    every later bench run and by every study that measures the same model (a setup's teacher, the dearest to
+    export, is shared by all its studies)."""
+    suffix = RUNTIMES.meta(case.runtime, "suffix")
+    if not suffix:
+        return None
+    import onnx
+    import onnxruntime
+
+    key = hashlib.sha256()
+    for part in (dvc_md5(case.model_dir), Path(__file__).with_name("export.py").read_bytes(), torch.__version__,
+                 onnx.__version__, onnxruntime.__version__, *(np.asarray(x).tobytes() for x in example if x is not None)):
+        key.update(part if isinstance(part, bytes) else str(part).encode())
+        key.update(b"\0")
+    return export_cache() / f"{case.model_key}-{key.hexdigest()[:16]}{suffix}"
 
 
 def speedup(teacher_p50, p50):
@@ -115,9 +142,10 @@ def discover(params, tasks=None):
 
 def prepare_runtime(case, loaded, example, threads):
     """(predict(ids, mask, word_pos) -> numpy logits, bytes of the runtime's model file)."""
-    if case.export_path is not None:
-        case.export_path.parent.mkdir(parents=True, exist_ok=True)
-    return RUNTIMES.get(case.runtime)(loaded, example, case.export_path, threads)
+    path = artifact_path(case, example)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return RUNTIMES.get(case.runtime)(loaded, example, path, threads)
 
 
 # ---- measuring --------------------------------------------------------------------------------------
@@ -177,7 +205,7 @@ def start_rss(case, sample_inputs, threads, work_dir):
         np.savez(sample, **{f"{k}{i}": np.asarray(x) for i, inputs in enumerate(sample_inputs)
                             for k, x in zip(("ids", "mask", "pos"), inputs) if x is not None})
         loader = "torch" if RUNTIMES.meta(case.runtime, "torch") else "onnx"
-    artifact = case.model_dir if case.export_path is None else case.export_path
+    artifact = artifact_path(case, sample_inputs[-1]) or case.model_dir  # the example prepare_runtime gives
     cmd = [sys.executable, "-m", "kdbench.bench.rss", loader, str(artifact), str(sample), str(threads)]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -350,8 +378,9 @@ class Harness:
         latency = percentiles_ms(self.best_per_sentence(forward_s))
         test = self.splits(case.task)["test"]
         scores, throughput = rescore(prep.predict, prep.loaded, test, bench.batch_size)
-        valid, _ = rescore(prep.predict, prep.loaded, self.splits(case.task)["valid"], bench.batch_size)  # what
-        # the report's recommendation picks by: the test split never selects
+        valid = None  # what the report's recommendation picks a student by (the test split never selects)
+        if case.model != "teacher":
+            valid, _ = rescore(prep.predict, prep.loaded, self.splits(case.task)["valid"], bench.batch_size)
         teacher_f1 = self.pipeline_score(Case(case.task, "teacher", None, BASELINE_RUNTIME, self.layout))
         # % of teacher is undefined when the teacher scored 0 (a bring-your-own task gone wrong): None, no crash
         pct = 100 * scores["macro_f1"] / teacher_f1 if teacher_f1 else None
@@ -360,7 +389,7 @@ class Harness:
         return dict(
             id=case.id, task=case.task, model=case.model, variant=case.variant, runtime=case.runtime,
             kind=prep.loaded.kind, test_macro_f1=scores["macro_f1"], test_accuracy=scores["accuracy"],
-            valid_macro_f1=valid["macro_f1"],
+            valid_macro_f1=valid and valid["macro_f1"],
             pct_of_teacher=pct, latency_ms=latency, latency_basis=LATENCY_BASIS.format(n=len(prep.sample_inputs),
                                                                                      passes=bench.passes),
             tokenize_ms=percentiles_ms(prep.tokenize_s), throughput_per_s=throughput,

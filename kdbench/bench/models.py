@@ -1,7 +1,7 @@
 """Loading a trained model (teacher or student) the way a deployment would: no training code, no teacher
 for a student. Kept apart from the harness so the RSS subprocess imports as little as possible."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 TEACHER_MARKER = "kdbench_teacher.json"
@@ -19,7 +19,6 @@ class Loaded:
     file_bytes: int
     params: int
     params_without_embeddings: int
-    exported: set = field(default_factory=set)  # ONNX files exported from this very object (kdbench.bench.runtimes)
 
 
 def load(model_dir):

@@ -1,7 +1,8 @@
 """The runtimes a model is benchmarked in, one registry entry each. Adding one = one function here.
 
 An entry is `prepare(loaded, example, export_path, threads) -> (predict, runtime_bytes)`: it builds what the
-runtime runs (exporting to `export_path` if it needs a file) and returns `predict(input_ids, attention_mask,
+runtime runs (exporting to `export_path` if it needs a file and none is there: the harness names the file by
+the model and the export code it comes from, kdbench.bench.harness.artifact_path) and returns `predict(input_ids, attention_mask,
 word_pos) -> numpy logits` plus the bytes a deployment of it ships. Metadata: `suffix` of the exported file
 (None: the runtime loads the model directory itself), `torch` (whether running it needs torch), the
 report's plot `marker`, and `reference`: the runtime of the non-neural reference, whose predict gives labels.
@@ -36,17 +37,17 @@ def eager(loaded, example, export_path, threads):
 @RUNTIMES.register("onnx", suffix=".onnx", torch=False, marker="s")
 def onnx(loaded, example, export_path, threads):
     """The module exported to ONNX (fp32), run by ONNX Runtime on the CPU."""
-    export_onnx(loaded.core, example, export_path)
-    loaded.exported.add(export_path)
+    if not export_path.exists():
+        export_onnx(loaded.core, example, export_path)
     return OnnxRunner(export_path, threads=threads), file_bytes(export_path)
 
 
 @RUNTIMES.register("int8", suffix=".int8.onnx", torch=False, marker="^")
 def int8(loaded, example, export_path, threads):
     """ONNX Runtime dynamic int8 quantisation of the ONNX export (weights int8, activations on the fly)."""
-    fp32 = export_path.with_name(export_path.name.replace(".int8.onnx", ".onnx"))
-    if fp32 not in loaded.exported:  # a file this session did not export from this model may be stale
-        export_onnx(loaded.core, example, fp32)
-        loaded.exported.add(fp32)
-    quantize_onnx(fp32, export_path)
+    fp32 = export_path.with_name(export_path.name.replace(".int8.onnx", ".onnx"))  # the onnx runtime's file
+    if not export_path.exists():
+        if not fp32.exists():
+            export_onnx(loaded.core, example, fp32)
+        quantize_onnx(fp32, export_path)
     return OnnxRunner(export_path, threads=threads), file_bytes(export_path)

@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -139,7 +139,6 @@ def side_by_side(rev, params_path, threshold=0.05, seconds=20.0, select=None, lo
     top = Path(_run(["git", "rev-parse", "--show-toplevel"], Path(params_path).resolve().parent).strip())
     study = Path(params_path).resolve().relative_to(top)  # studies/<name>/params.yaml
     base_root = baseline_worktree(rev, str(study.with_name("dvc.yaml")), top)
-    exports = Path(tempfile.mkdtemp(prefix="kdbench-sidebyside-"))
     try:
         cand_h, base_h = Harness(config.load(params_path)), Harness(config.load(base_root / study))
         base_cases = {c.id: c for c in discover(base_h.params)}
@@ -147,8 +146,7 @@ def side_by_side(rev, params_path, threshold=0.05, seconds=20.0, select=None, lo
         for case in discover(cand_h.params):
             if case.id not in base_cases or (select and not any(s in case.id for s in select.split(","))):
                 continue
-            base = base_h.prepare(replace(base_cases[case.id], exports=exports / "base"))
-            cand = cand_h.prepare(replace(case, exports=exports / "cand"))
+            base, cand = base_h.prepare(base_cases[case.id]), cand_h.prepare(case)  # exports named by their models
             best, ratio, low, high, rounds = interleave(base, cand, threshold, seconds)
             c = Comparison(case.id, float(np.median(best["a"]) * 1e3), float(np.median(best["b"]) * 1e3), ratio,
                            low, high, rounds, verdict(low, high, threshold), base.flops, cand.flops,
@@ -160,7 +158,6 @@ def side_by_side(rev, params_path, threshold=0.05, seconds=20.0, select=None, lo
             raise KdbenchError(f"no case is in both the workspace and {rev} (run `dvc repro` first)")
         return results
     finally:
-        shutil.rmtree(exports, ignore_errors=True)
         remove_worktree(base_root, top)
 
 

@@ -41,7 +41,7 @@ def test_inference(benchmark, harness, case):
     # the harness must measure the very model the pipeline scored
     if case.runtime in ("eager", "native"):
         assert row["test_macro_f1"] == pytest.approx(harness.pipeline_score(case), abs=1e-6)
-    if case.runtime == "eager":  # the validation score the recommendation picks by, too
+    if case.runtime == "eager" and case.model != "teacher":  # a student's validation score, which picks it
         assert row["valid_macro_f1"] == pytest.approx(harness.pipeline_score(case, "valid"), abs=1e-6)
     if case.runtime == "onnx":  # same graph, other kernels: predictions may flip only on near-ties
         assert row["test_macro_f1"] == pytest.approx(harness.pipeline_score(case), abs=0.01)
