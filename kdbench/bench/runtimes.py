@@ -2,8 +2,8 @@
 
 An entry is `prepare(loaded, example, export_path, threads) -> (predict, runtime_bytes)`: it builds what the
 runtime runs (exporting to `export_path` if it needs a file and none is there: the harness names the file by
-the model and the export code it comes from, kdbench.bench.harness.artifact_path) and returns `predict(input_ids, attention_mask,
-word_pos) -> numpy logits` plus the bytes a deployment of it ships. Metadata: `suffix` of the exported file
+the model and the export code it comes from, kdbench.bench.harness.artifact_path) and returns
+`predict(input_ids, attention_mask, word_pos) -> numpy logits` plus the bytes a deployment of it ships. Metadata: `suffix` of the exported file
 (None: the runtime loads the model directory itself), `torch` (whether running it needs torch), the
 report's plot `marker`, and `reference`: the runtime of the non-neural reference, whose predict gives labels.
 """

@@ -9,8 +9,9 @@ both averaged over the real tokens. The projection trains with the student and i
 
 Student and teacher read the same sub-word pieces (a layer-wise run's vocabulary is the teacher's tokenizer,
 kdbench.students.vocab.SubwordVocab), so their positions align one to one. The teacher's states are computed
-on the fly, batch by batch: stored like the soft labels they would take texts x tokens x (L_s + 1) layers x
-width x 2 bytes, 25,000 x 40 x 5 x 384 x 2 = 3.8 GB for a BERT-Mini on the quick setup's SmSA transfer set.
+on the fly, batch by batch: stored like the soft labels they would take texts x pieces x (L_s + 1) layers x
+width x 2 bytes, 27,832 x 40 x 5 x 384 x 2 = 4.3 GB for a BERT-Mini on the quick setup's SmSA training and
+transfer texts.
 """
 
 import torch
