@@ -43,7 +43,8 @@ def run_bench(params_path, tasks, out, history_path=None, pytest_args=()):
     with tempfile.TemporaryDirectory() as work:
         raw, junit = Path(work) / "benchmark.json", Path(work) / "junit.xml"
         cmd = [sys.executable, "-m", "pytest", str(CASES), "--benchmark-only", f"--benchmark-json={raw}",
-               f"--junitxml={junit}", "-p", "no:cacheprovider", "-q", "--rootdir", str(CASES), *pytest_args]
+               f"--junitxml={junit}", "-p", "no:cacheprovider", "-q", "--rootdir", str(CASES),
+               "--confcutdir", str(CASES), *pytest_args]  # not the test suite's conftest.py: its settings are its own
         status = subprocess.run(cmd, env=env).returncode
         failed = failed_cases(junit)
         passed = 0
