@@ -123,6 +123,10 @@ def test_the_teacher_is_its_logits_file(setup, task, tmp_path):
         with pytest.raises(KdbenchError, match="embeddings: teacher reads the teacher's word table"):
             run_distill(task, "bert-tiny", "kd", DistillConfig(loss="mse", embeddings="teacher", epochs=1, min_steps=0,
                                                                 lr_grid=[]), {}, *args)
+        with pytest.raises(KdbenchError, match="loss mse\\+layers matches the teacher's layers, and a teacher from a "
+                                               "logits file"):
+            run_distill(task, "bert-tiny", "kd-layers", DistillConfig(loss="mse+layers", epochs=1, min_steps=0,
+                                                                       lr_grid=[]), {}, *args)
 
 
 def _drop_first_test(lines_of):

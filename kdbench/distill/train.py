@@ -222,6 +222,9 @@ def run_distill(task, student_name, variant, cfg, model_overrides, prepared_dir,
         raise KdbenchError(f"distill {task}/{student_name}/{variant}: embeddings: {cfg.embeddings} reads the "
                            "teacher's word table, and a teacher from a logits file (teacher.logits) has none: "
                            "use random or fasttext")
+    if "logits" in teacher_meta and LOSSES.meta(cfg.loss, "layers"):
+        raise KdbenchError(f"distill {task}/{student_name}/{variant}: loss {cfg.loss} matches the teacher's layers, "
+                           "and a teacher from a logits file (teacher.logits) has none: use a logit loss (mse, kl)")
     transfer, transfer_logits = transfer_examples(softlabels_dir, cfg)
     uses_teacher = LOSSES.meta(cfg.loss, "uses_teacher")
     train_logits = load_logits(Path(softlabels_dir) / "train.safetensors") if uses_teacher else None
