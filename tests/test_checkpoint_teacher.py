@@ -106,12 +106,15 @@ def _transformers_predictions(checkpoint, records, tagging):
 
 
 @pytest.mark.parametrize("task", list(CHECKPOINT_LABELS))
-def test_a_fine_tuned_checkpoint_is_the_teacher_as_it_is(project, task, tmp_path):
+def test_a_fine_tuned_checkpoint_is_the_teacher_as_it_is(project, task, tmp_path, monkeypatch):
+    import huggingface_hub.constants
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)  # the copy's bytes must not record it
     prepared = project / "prepared" / task
     cfg = TeacherConfig(checkpoint=f"checkpoints/{task}", max_length=64)
     report = run_teacher(task, cfg, prepared, project / "backbone", tmp_path / "teacher", tmp_path / "metrics.json",
                          tmp_path / "predictions.json", tmp_path / "reference", project / "checkpoints")
     assert report["epochs_run"] == 0 and report["backbone"] is None  # scored, not trained
+    assert json.loads((tmp_path / "teacher" / "tokenizer_config.json").read_text())["local_files_only"] is True
     assert report["checkpoint"]["files_sha256"]["model.safetensors"]  # what it was, in the stage's record
     mapped = report["checkpoint"]["label_map"]
     assert sorted(mapped) == sorted(CHECKPOINT_LABELS[task]) and all(k.lower() == v.lower() for k, v in mapped.items())

@@ -1,6 +1,8 @@
 """The teacher model for every task kind, on a tiny random backbone: shapes, first-sub-word alignment,
 a training step, save/load round trip."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -92,6 +94,18 @@ def test_training_learns_and_reloads(backbone, tmp_path):
     inputs = model.encode(RECORDS["single"])
     with torch.no_grad():
         assert torch.allclose(model(*inputs), again(*inputs), atol=1e-6)
+
+
+@pytest.mark.parametrize("offline", [False, True])
+def test_saved_teacher_bytes_do_not_depend_on_hf_hub_offline(backbone, tmp_path, monkeypatch, offline):
+    """transformers records the offline flag a tokenizer was read with in the config it saves: read with the
+    flag unset, a teacher came out one byte off, and every stage after it reran instead of hitting the cache."""
+    import huggingface_hub.constants
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", offline)
+    cfg = TeacherConfig(pooling="mean", prefix="", min_steps=0, warmup=0.0)
+    build(backbone, _meta("single"), cfg).save(tmp_path / "t")
+    config = json.loads((tmp_path / "t" / "tokenizer_config.json").read_text())
+    assert config["local_files_only"] is True
 
 
 def test_a_frozen_word_table_is_stored_once(backbone, tmp_path):

@@ -50,7 +50,8 @@ def build_vocab(cfg, train, teacher_dir, prefix):
     least min_count times."""
     if EMBEDDINGS.meta(cfg.embeddings, "vocab") == "subword" or LOSSES.meta(cfg.loss, "layers"):
         from transformers import AutoTokenizer
-        return SubwordVocab.build(AutoTokenizer.from_pretrained(teacher_dir), texts_of(train), prefix=prefix)
+        # local_files_only: else the saved vocabulary records HF_HUB_OFFLINE (see kdbench.teacher.train.build)
+        return SubwordVocab.build(AutoTokenizer.from_pretrained(teacher_dir, local_files_only=True), texts_of(train), prefix=prefix)
     return WordVocab.build(texts_of(train), min_count=cfg.min_count)
 
 

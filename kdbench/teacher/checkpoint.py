@@ -81,6 +81,9 @@ class CheckpointTeacher(Teacher):
     def save(self, out_dir, backbone_dir=None, final_dir=None):
         out_dir = Path(out_dir)
         self.task_model.save_pretrained(out_dir)
+        # the copy is read from this folder from now on; unpinned, the flag would record HF_HUB_OFFLINE's
+        # value when the checkpoint was read, so the same checkpoint gave other bytes with and without it
+        self.tokenizer.init_kwargs["local_files_only"] = True
         self.tokenizer.save_pretrained(out_dir)
         meta = dict(kind=self.kind, labels=self.labels, aspects=[], max_length=self.max_length,
                     checkpoint={"source": self.source, "order": self.order})

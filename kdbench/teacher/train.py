@@ -39,7 +39,9 @@ def score(model, records, device="cpu", desc=None):
 
 def build(backbone_dir, meta, cfg):
     encoder = AutoModel.from_pretrained(backbone_dir)
-    tokenizer = AutoTokenizer.from_pretrained(backbone_dir)
+    # local_files_only: transformers writes the flag into the tokenizer config the teacher saves, taking it from
+    # HF_HUB_OFFLINE when not given, so the same run gave other bytes with and without that variable
+    tokenizer = AutoTokenizer.from_pretrained(backbone_dir, local_files_only=True)
     if cfg.num_layers and cfg.num_layers < encoder.config.num_hidden_layers:
         # keep only the lowest layers: a cheaper teacher (the study's teacher keeps all 12)
         encoder.encoder.layer = encoder.encoder.layer[: cfg.num_layers]
