@@ -72,9 +72,6 @@ class Layout:
     def history(self, task):
         return self.root / "reports" / "history" / f"{task}.jsonl"
 
-    def exports(self, task):
-        return self.root / "exports" / task
-
     @property
     def reports(self):
         return self.root / "reports"

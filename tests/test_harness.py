@@ -20,6 +20,7 @@ from kdbench.bench.harness import (
     percentiles_ms,
 )
 from kdbench.config import load, parse
+from kdbench.errors import KdbenchError
 from kdbench.io import write_json, write_jsonl
 from kdbench.students import create_student
 from kdbench.students.artifact import save_student, student_config
@@ -169,7 +170,6 @@ def test_a_failed_case_does_not_take_the_bench_down(project, tiny_backbone, tmp_
 
     from kdbench.bench.rows import bench_rows
     from kdbench.bench.run import run_bench
-    from kdbench.errors import KdbenchError
     from kdbench.reference import fit_reference, reference_scores, save_reference
     from kdbench.teacher.model import Teacher
     from kdbench.teacher.train import score
@@ -250,3 +250,13 @@ def test_a_model_is_exported_once_and_a_changed_one_again(project, tmp_path, mon
     case = Case("smsa", "bilstm", "kd", "onnx", changed.layout)
     with pytest.raises(pytest.fail.Exception, match="exported again"):
         changed.prepare(case)
+
+
+def test_an_export_cache_that_cannot_be_written_is_one_line_naming_it(tmp_path, monkeypatch):
+    from kdbench.bench.run import run_bench
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("KDBENCH_EXPORT_CACHE", str(blocker / "exports"))  # a folder under a file: never writable
+    with pytest.raises(KdbenchError, match=r"a-file/exports: the export cache cannot be written.*KDBENCH_EXPORT_CACHE"):
+        run_bench(tmp_path / "params.yaml", ["smsa"], tmp_path / "bench.json")
+    assert not (tmp_path / "bench.json").exists()

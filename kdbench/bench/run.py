@@ -34,11 +34,24 @@ def failed_cases(junit_xml):
     return failed
 
 
+def writable_export_cache():
+    """One line before any case runs, not a traceback in each case, when the export cache cannot be written."""
+    from kdbench.bench.harness import export_cache
+    cache = export_cache()
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=cache).close()
+    except OSError as e:
+        raise KdbenchError(f"{cache}: the export cache cannot be written ({e.strerror}); point KDBENCH_EXPORT_CACHE "
+                           f"at a folder that can")
+
+
 def run_bench(params_path, tasks, out, history_path=None, pytest_args=()):
     """Run the cases of `tasks` of the study in `params_path`; write `out` with every case that passed and
     append them to the history (history_path, None for none); raise naming the failed ones (after writing)."""
     if not CASES.is_dir():
         raise KdbenchError(f"{CASES}: benchmark cases not found (kdbench's tests/benchmarks folder)")
+    writable_export_cache()
     env = {**os.environ, "KDBENCH_PARAMS": str(Path(params_path).resolve()), "KDBENCH_TASKS": ",".join(tasks)}
     with tempfile.TemporaryDirectory() as work:
         raw, junit = Path(work) / "benchmark.json", Path(work) / "junit.xml"
