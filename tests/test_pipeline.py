@@ -327,3 +327,16 @@ def test_a_stage_killed_mid_training_leaves_nothing_behind(smoke_repo):
     leftovers = [str(p.relative_to(repo)) for folder in ("models", "reports/metrics", "reports/predictions",
                                                          "reports/timing") for p in (repo / STUDY / folder).rglob(".*.tmp-*")]
     assert not leftovers, leftovers
+
+
+def test_the_ray_grid_gives_the_serial_runs_bytes(smoke_repo, grid_repo):
+    """The grid's metrics (tests/test_grid_ray.py) are the serial build's, byte for byte, file for file (as the
+    build left them: tests before this one rerun some of its stages). Last in this file, so that the other worker's
+    grid is done by the time it runs and neither waits for the other."""
+    _, serial = smoke_repo
+    *_, grid = grid_repo
+    assert [f.split("/metrics/")[-1].split("/replicas/")[-1] for f in sorted(grid)] == [
+        "smsa/teacher.json", "smsa/bilstm/kd.json", "smsa/bilstm/kd/seed1.json"]
+    for rel, digest in grid.items():
+        assert digest == serial.metrics[rel], rel
+
