@@ -8,9 +8,33 @@ Layouts of a Hugging Face tokenizer (`hf_encode`): the tokenizer's own special t
   pair                  prefix + text, text_b  qa-tagging  question, words (tags are on the passage words)
 """
 
+import hashlib
+from pathlib import Path
+
 import torch
 
 TAGGING_KINDS = ("tagging", "qa-tagging")
+_TOKENIZERS = {}  # load_tokenizer's: content digest -> tokenizer
+
+
+def load_tokenizer(folder):
+    """The Hugging Face tokenizer saved in a local folder, read once per process for each content of the folder
+    (its files but the weights). Each read of the e5 tokenizer's 17 MB tokenizer.json takes about a second, and a
+    bench session reads a task's teacher and sub-word students in every runtime, a test worker the same tiny
+    backbone in every test. The object is shared: callers pass their settings with each call and change nothing
+    on it. local_files_only: transformers writes the flag it was read with into the config a tokenizer saves,
+    taking HF_HUB_OFFLINE's value when it is not given, so the same run once gave other bytes with and without
+    that variable."""
+    from transformers import AutoTokenizer
+
+    key = hashlib.sha256()
+    for f in sorted(Path(folder).iterdir()):
+        if f.is_file() and f.suffix not in (".safetensors", ".bin"):
+            key.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    digest = key.hexdigest()
+    if digest not in _TOKENIZERS:
+        _TOKENIZERS[digest] = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    return _TOKENIZERS[digest]
 
 
 def first_subword_positions(enc, word_counts, passage):

@@ -17,6 +17,7 @@ from transformers import (
 
 from kdbench.config import DistillConfig, SoftlabelConfig, TeacherConfig
 from kdbench.data.prepare import load_prepared, prepare_task
+from kdbench.encoding import load_tokenizer
 from kdbench.errors import KdbenchError
 from kdbench.tasks import get_task
 from kdbench.teacher.checkpoint import label_order, locate
@@ -50,7 +51,7 @@ def _fine_tune(backbone, prepared, out, labels, steps=6, lr=1e-4):
                                         label2id={label: i for i, label in enumerate(labels)})
     auto = AutoModelForTokenClassification if tagging else AutoModelForSequenceClassification
     torch.manual_seed(0)
-    model, tokenizer = auto.from_config(config), AutoTokenizer.from_pretrained(backbone)
+    model, tokenizer = auto.from_config(config), load_tokenizer(backbone)
     column = {label.lower(): i for i, label in enumerate(labels)}
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     for step in range(steps):

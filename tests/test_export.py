@@ -5,11 +5,11 @@ one the export saw."""
 import numpy as np
 import pytest
 import torch
-from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel, BertTokenizerFast
+from transformers import AutoModel, BertConfig, BertModel, BertTokenizerFast
 
 from kdbench.bench.export import export_onnx, quantize_onnx
 from kdbench.bench.onnxrun import OnnxRunner
-from kdbench.encoding import segment_ids
+from kdbench.encoding import load_tokenizer, segment_ids
 from kdbench.students import create_student, list_students
 from kdbench.tasks import KINDS
 from kdbench.teacher.model import Teacher
@@ -122,7 +122,7 @@ LABEL_SETS = {"single": ["neg", "pos"], "multi-aspect": ["neg", "neu", "pos"], "
 @pytest.fixture(scope="module")
 def backbone(tiny_backbone):
     """The tiny-random backbone's directory and its tokenizer (e5's: slow to load, so loaded once)."""
-    return tiny_backbone, AutoTokenizer.from_pretrained(tiny_backbone)
+    return tiny_backbone, load_tokenizer(tiny_backbone)
 
 
 def bert_tokenizer(tmp_path):

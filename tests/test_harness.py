@@ -166,10 +166,11 @@ def test_a_failed_case_does_not_take_the_bench_down(project, tiny_backbone, tmp_
     failed one is named, and only then does `kdbench bench` fail."""
     import shutil
 
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoModel
 
     from kdbench.bench.rows import bench_rows
     from kdbench.bench.run import run_bench
+    from kdbench.encoding import load_tokenizer
     from kdbench.reference import fit_reference, reference_scores, save_reference
     from kdbench.teacher.model import Teacher
     from kdbench.teacher.train import score
@@ -179,7 +180,7 @@ def test_a_failed_case_does_not_take_the_bench_down(project, tiny_backbone, tmp_
     (root / "params.yaml").write_text((project / "params.yaml").read_text().replace(
         "runtimes: [eager, onnx, int8]}", "runtimes: [eager, int8]}"))  # RSS on: read in at the end
     torch.manual_seed(0)
-    teacher = Teacher(AutoModel.from_pretrained(tiny_backbone), AutoTokenizer.from_pretrained(tiny_backbone), "single",
+    teacher = Teacher(AutoModel.from_pretrained(tiny_backbone), load_tokenizer(tiny_backbone), "single",
                       LABELS)
     teacher.save(root / "models/smsa/teacher")
     test = [json.loads(line) for line in (root / "data/prepared/smsa/test.jsonl").read_text().splitlines()]

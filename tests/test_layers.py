@@ -56,11 +56,12 @@ def smsa(mirror):
 
 @pytest.fixture(scope="module")
 def teacher(tiny_backbone):
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoModel
 
+    from kdbench.encoding import load_tokenizer
     from kdbench.teacher.model import Teacher
     torch.manual_seed(0)
-    return Teacher(AutoModel.from_pretrained(tiny_backbone), AutoTokenizer.from_pretrained(tiny_backbone), "single",
+    return Teacher(AutoModel.from_pretrained(tiny_backbone), load_tokenizer(tiny_backbone), "single",
                    LABELS, max_length=64).eval()
 
 

@@ -101,11 +101,27 @@ def test_saved_teacher_bytes_do_not_depend_on_hf_hub_offline(backbone, tmp_path,
     """transformers records the offline flag a tokenizer was read with in the config it saves: read with the
     flag unset, a teacher came out one byte off, and every stage after it reran instead of hitting the cache."""
     import huggingface_hub.constants
+
+    import kdbench.encoding
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", offline)
+    monkeypatch.setattr(kdbench.encoding, "_TOKENIZERS", {})  # read afresh, under this flag
     cfg = TeacherConfig(pooling="mean", prefix="", min_steps=0, warmup=0.0)
     build(backbone, _meta("single"), cfg).save(tmp_path / "t")
     config = json.loads((tmp_path / "t" / "tokenizer_config.json").read_text())
     assert config["local_files_only"] is True
+
+
+def test_a_tokenizer_is_read_once_per_content(backbone, tmp_path, monkeypatch):
+    import shutil
+
+    import kdbench.encoding
+    from kdbench.encoding import load_tokenizer
+    monkeypatch.setattr(kdbench.encoding, "_TOKENIZERS", {})
+    copy = shutil.copytree(backbone, tmp_path / "copy")
+    assert load_tokenizer(copy) is load_tokenizer(backbone)  # the same files elsewhere: read once
+    config = copy / "tokenizer_config.json"
+    config.write_text(config.read_text().replace('"model_max_length": 512', '"model_max_length": 64'))
+    assert load_tokenizer(copy).model_max_length == 64 and load_tokenizer(backbone).model_max_length == 512
 
 
 def test_a_frozen_word_table_is_stored_once(backbone, tmp_path):

@@ -3,9 +3,10 @@ tiny-random backbone's real tokenizer."""
 
 import pytest
 import torch
-from transformers import AutoModel, AutoTokenizer
+from transformers import AutoModel
 
 from kdbench.distill.embeddings import init_embeddings, read_vec, train_fasttext
+from kdbench.encoding import load_tokenizer
 from kdbench.errors import KdbenchError
 from kdbench.students.vocab import SubwordVocab, WordVocab, load_vocab
 from kdbench.teacher.model import Teacher
@@ -99,7 +100,7 @@ def backbone(tiny_backbone):
 
 @pytest.fixture(scope="module")
 def tokenizer(backbone):
-    return AutoTokenizer.from_pretrained(backbone)
+    return load_tokenizer(backbone)
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from kdbench.data.prepare import load_prepared
 from kdbench.distill.embeddings import EMBEDDINGS, init_embeddings
 from kdbench.distill.layers import LayerMatch
 from kdbench.distill.losses import LOSSES
+from kdbench.encoding import load_tokenizer
 from kdbench.errors import KdbenchError
 from kdbench.io import load_logits, read_jsonl, write_json
 from kdbench.students import count_parameters, create_student
@@ -49,9 +50,7 @@ def build_vocab(cfg, train, teacher_dir, prefix):
     needs them (`teacher`) and for a layer-wise loss (positions must align), else whitespace words seen at
     least min_count times."""
     if EMBEDDINGS.meta(cfg.embeddings, "vocab") == "subword" or LOSSES.meta(cfg.loss, "layers"):
-        from transformers import AutoTokenizer
-        # local_files_only: else the saved vocabulary records HF_HUB_OFFLINE (see kdbench.teacher.train.build)
-        return SubwordVocab.build(AutoTokenizer.from_pretrained(teacher_dir, local_files_only=True), texts_of(train), prefix=prefix)
+        return SubwordVocab.build(load_tokenizer(teacher_dir), texts_of(train), prefix=prefix)
     return WordVocab.build(texts_of(train), min_count=cfg.min_count)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from kdbench.encoding import hf_encode, pad_batch
+from kdbench.encoding import hf_encode, load_tokenizer, pad_batch
 from kdbench.errors import KdbenchError
 from kdbench.io import atomic_path, write_json
 from kdbench.tasks import KINDS
@@ -143,10 +143,8 @@ class SubwordVocab:
 
     @classmethod
     def load(cls, path):
-        from transformers import AutoTokenizer
-
         meta = json.loads((Path(path) / SUBWORD_META).read_text(encoding="utf-8"))
-        return cls(AutoTokenizer.from_pretrained(path), meta["kept_ids"], meta["prefix"])
+        return cls(load_tokenizer(path), meta["kept_ids"], meta["prefix"])
 
 
 def load_vocab(path):

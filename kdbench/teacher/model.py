@@ -22,9 +22,9 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
-from transformers import AutoConfig, AutoModel, AutoTokenizer
+from transformers import AutoConfig, AutoModel
 
-from kdbench.encoding import hf_encode, segment_ids
+from kdbench.encoding import hf_encode, load_tokenizer, segment_ids
 from kdbench.errors import KdbenchError
 from kdbench.tasks import CLASSIFICATION_KINDS
 
@@ -128,7 +128,7 @@ class Teacher(nn.Module):
             _check_rows(encoder.get_input_embeddings().weight, model_dir, backbone, shared)
         else:
             encoder = AutoModel.from_pretrained(model_dir)
-        teacher = cls(encoder, AutoTokenizer.from_pretrained(model_dir), **meta)
+        teacher = cls(encoder, load_tokenizer(model_dir), **meta)
         teacher.head.load_state_dict(load_file(model_dir / HEAD_FILE))
         return teacher.eval()
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import torch
 from torch.nn import functional as F
-from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
+from transformers import AutoModel, get_linear_schedule_with_warmup
 
 from kdbench import reference, stats
 from kdbench.data.prepare import load_prepared
+from kdbench.encoding import load_tokenizer
 from kdbench.io import atomic_path, write_json
 from kdbench.tasks import gold_labels
 from kdbench.teacher.backbone import backbone_defaults
@@ -39,9 +40,7 @@ def score(model, records, device="cpu", desc=None):
 
 def build(backbone_dir, meta, cfg):
     encoder = AutoModel.from_pretrained(backbone_dir)
-    # local_files_only: transformers writes the flag into the tokenizer config the teacher saves, taking it from
-    # HF_HUB_OFFLINE when not given, so the same run gave other bytes with and without that variable
-    tokenizer = AutoTokenizer.from_pretrained(backbone_dir, local_files_only=True)
+    tokenizer = load_tokenizer(backbone_dir)
     if cfg.num_layers and cfg.num_layers < encoder.config.num_hidden_layers:
         # keep only the lowest layers: a cheaper teacher (the study's teacher keeps all 12)
         encoder.encoder.layer = encoder.encoder.layer[: cfg.num_layers]
