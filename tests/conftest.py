@@ -57,11 +57,11 @@ SETUP, STUDY = "setups/smoke", "studies/smoke"  # the pipeline every end-to-end 
 
 # The order pytest-xdist hands files out in (`make test`: --dist loadfile --no-loadscope-reorder): one worker
 # builds the smoke study and runs tests/test_pipeline.py on it; the other runs two unit-test files, then the Ray
-# grid test beside that build; both then share the unit tests, and the files that read the build come last, when
-# it is done. Nothing waits: the grid test no longer waits for the build to compare bytes (test_pipeline.py's
-# last test does, when both are done), which left that worker idle for most of a minute.
+# grid test beside that build, then tests/test_shipped.py on the build (done by then, or nearly); both then share
+# the unit tests, which even out their ends. The grid test does not wait for the build to compare bytes
+# (test_pipeline.py's last test does, when both are done): that wait left a worker idle for most of a minute.
 ORDER = {"test_pipeline.py": -4, "test_teacher.py": -3, "test_checkpoint_teacher.py": -3, "test_grid_ray.py": -2,
-         "test_shipped.py": 1}
+         "test_shipped.py": -1}
 
 
 def pytest_collection_modifyitems(items):
