@@ -68,14 +68,18 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: ORDER.get(Path(str(item.fspath)).name, 0))  # stable: a file's tests keep their order
 
 
-def copy_repo(dest):
+def copy_repo(dest, pipelines=(SETUP, STUDY)):
     """The working tree as git sees it (tracked + untracked, not ignored) into dest, links kept as links (a
-    study's dvc.yaml is one), without results: no dvc.lock and nothing under a reports/ folder."""
+    study's dvc.yaml is one), without results: no dvc.lock and nothing under a reports/ folder, and of setups/
+    and studies/ only `pipelines`: every DVC command collects every dvc.yaml of the repository, and the others
+    cost each of the end-to-end tests' hundred-odd DVC starts about a second."""
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, check=True,
                            capture_output=True, text=True).stdout.split("\n")
     for rel in filter(None, files):
-        src = REPO / rel
-        if "reports" in Path(rel).parts or Path(rel).name == "dvc.lock" or not (src.is_file() or src.is_symlink()):
+        src, parts = REPO / rel, Path(rel).parts
+        if "reports" in parts or Path(rel).name == "dvc.lock" or not (src.is_file() or src.is_symlink()):
+            continue
+        if parts[0] in ("setups", "studies") and len(parts) > 2 and "/".join(parts[:2]) not in pipelines:
             continue
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, dest / rel, follow_symlinks=False)

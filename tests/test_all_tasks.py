@@ -21,7 +21,7 @@ TASKS = ["emot", "smsa", "casa", "hoasa", "wrete", "posp", "bapos", "terma", "ke
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory, mirror):
     repo = tmp_path_factory.mktemp("all")
-    copy_repo(repo)
+    copy_repo(repo, ("setups/smoke-all", "studies/smoke-all"))
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
     env = {**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"],
            "KDBENCH_DATA_MIRROR": str(mirror), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(repo)}
