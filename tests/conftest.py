@@ -57,11 +57,12 @@ SETUP, STUDY = "setups/smoke", "studies/smoke"  # the pipeline every end-to-end 
 
 # The order pytest-xdist hands files out in (`make test`: --dist loadfile --no-loadscope-reorder): one worker
 # builds the smoke study and runs tests/test_pipeline.py on it; the other runs two unit-test files, then the Ray
-# grid test beside that build, then tests/test_shipped.py on the build (done by then, or nearly); both then share
-# the unit tests, which even out their ends. The grid test does not wait for the build to compare bytes
-# (test_pipeline.py's last test does, when both are done): that wait left a worker idle for most of a minute.
-ORDER = {"test_pipeline.py": -4, "test_teacher.py": -3, "test_checkpoint_teacher.py": -3, "test_grid_ray.py": -2,
-         "test_shipped.py": -1}
+# grid test beside that build, then the bench harness's tests (half a minute: the build is done by their end),
+# then tests/test_shipped.py on the build; both then share the unit tests, which even out their ends. Neither
+# waits for the other: test_shipped.py straight after the grid waited ~35 s for the build, and the grid test
+# leaves the byte comparison to test_pipeline.py's last test, run when both are done.
+ORDER = {"test_pipeline.py": -5, "test_teacher.py": -4, "test_checkpoint_teacher.py": -4, "test_grid_ray.py": -3,
+         "test_harness.py": -2, "test_shipped.py": -1}
 
 
 def pytest_collection_modifyitems(items):
