@@ -144,6 +144,8 @@ class DistillConfig:
     transfer_max: Count = 0         # learn from at most this many own + pool texts of the setup's (0 = all):
     # own first, then a seeded pool sample, as softlabels.transfer_max caps them
     augment_max: Count = 0          # learn from at most this many augmented copies of each example (0 = all)
+    balance: bool = False           # the transfer set resampled to its own size with each class the teacher
+    # predicts equally often (single-label tasks): a minority class's texts repeated, the others sampled down
     max_length: Size = 64           # tokens per example; parse checks that every student takes this many
     min_count: Size = 2             # word-level vocabulary: words seen fewer times in train become <unk>
     epochs: Size = 20
@@ -159,6 +161,18 @@ class DistillConfig:
     sweep_examples: Size = 2000     # ...on a seeded sample of this many training examples
     seed: Seed = 0
     threads: Size = 2               # intra-op threads: fixed, because float sums depend on how work is split
+
+
+# options added after runs were recorded: a run's record (metrics, student config) leaves them out at their
+# default, so that every run from before them keeps its bytes
+RECORDED_WHEN_SET = ("balance",)
+
+
+def recorded(cfg):
+    """A DistillConfig as a run records it (the `settings` of its metrics)."""
+    default = DistillConfig()
+    return {k: v for k, v in dataclasses.asdict(cfg).items()
+            if k not in RECORDED_WHEN_SET or v != getattr(default, k)}
 
 
 @dataclass

@@ -146,3 +146,31 @@ def test_variant_caps_pick_own_first_then_a_seeded_pool_sample_and_the_first_cop
     assert [records[i]["copy"] for i in keep if i >= 15] == [0, 1, 0, 1]
     assert capped(records, DistillConfig()) == list(range(len(records)))  # no caps: all
     assert keep == capped(records, cfg)                             # seeded
+
+
+def test_balance_resamples_the_transfer_set_to_equal_teacher_classes(tmp_path):
+    """`balance: true`: the transfer set keeps its size, each class the teacher predicts takes a third of it, a
+    small class's texts all kept (repeated), a large one's sampled down; seeded. Left out of a run's record
+    unless set, so runs from before the option keep their bytes."""
+    from collections import Counter
+
+    from kdbench.config import recorded
+    from kdbench.distill.train import transfer_examples
+    from kdbench.io import save_logits, write_json, write_jsonl
+
+    classes = [0] * 12 + [1] * 3 + [2] * 6                      # the teacher's argmax for 21 own texts
+    write_jsonl(tmp_path / "transfer.jsonl", [{"text": f"t{i}", "source": "own"} for i in range(21)])
+    save_logits(tmp_path / "transfer.safetensors", [np.eye(3, dtype=np.float32)[[c]] for c in classes])
+    write_json(tmp_path / "meta.json", {"pool_length_bounds": [0, 99]})
+    cfg = DistillConfig(transfer=["own"], balance=True, seed=1)
+    picked, rows = transfer_examples(tmp_path, cfg)
+    assert len(picked) == 21 and Counter(int(r.argmax()) for r in rows) == {0: 7, 1: 7, 2: 7}
+    texts = Counter(r["text"] for r in picked)
+    assert {f"t{i}" for i in range(12, 21)} <= set(texts)      # every text of the two smaller classes
+    assert all(texts[f"t{i}"] >= 2 for i in range(12, 15))     # the smallest repeated
+    assert sorted(texts[f"t{i}"] for i in range(12)) == [0] * 5 + [1] * 7  # the largest sampled down
+    assert (picked, [r.tolist() for r in rows]) == (lambda p, r: (p, [x.tolist() for x in r]))(
+        *transfer_examples(tmp_path, cfg))                     # seeded
+    assert [r["text"] for r in transfer_examples(tmp_path, DistillConfig(transfer=["own"]))[0]] == [
+        f"t{i}" for i in range(21)]                            # off: the transfer set as it is
+    assert "balance" not in recorded(DistillConfig()) and recorded(cfg)["balance"] is True

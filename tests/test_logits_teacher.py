@@ -127,6 +127,11 @@ def test_the_teacher_is_its_logits_file(setup, task, tmp_path):
                                                "logits file"):
             run_distill(task, "bert-tiny", "kd-layers", DistillConfig(loss="mse+layers", epochs=1, min_steps=0,
                                                                        lr_grid=[]), {}, *args)
+    else:  # a tagging task has no one class per text to balance by
+        from kdbench.distill.train import run_distill
+        with pytest.raises(KdbenchError, match=f"distill {task}/bilstm/kd: balance: true .* {task} is a tagging task"):
+            run_distill(task, "bilstm", "kd", DistillConfig(loss="mse", transfer=["own"], balance=True), {}, prepared,
+                        tmp_path / "softlabels", tmp_path / "teacher", None, *(tmp_path / f for f in ("s", "m", "p")))
 
 
 def _drop_first_test(lines_of):

@@ -18,6 +18,7 @@ import torch
 
 from kdbench import stats
 from kdbench.data.prepare import load_prepared
+from kdbench.config import recorded
 from kdbench.distill.embeddings import EMBEDDINGS, init_embeddings
 from kdbench.distill.layers import LayerMatch
 from kdbench.distill.losses import LOSSES
@@ -161,6 +162,20 @@ def capped(records, cfg):
     return sorted(keep)
 
 
+def balanced(logits, seed):
+    """Indices of a class-balanced resample of a transfer set, by the class the teacher predicts (its logits, one
+    row per record): the same size, each class `size // classes` times, a smaller class's records all taken
+    (whole copies, then a seeded sample), a larger one's sampled down, in transfer-set order."""
+    by_class = {}
+    for i, row in enumerate(logits):
+        by_class.setdefault(int(np.argmax(row)), []).append(i)
+    share, rng, keep = len(logits) // max(len(by_class), 1), random.Random(seed), []
+    for _, idx in sorted(by_class.items()):
+        copies, rest = divmod(share, len(idx))
+        keep += idx * copies + rng.sample(idx, rest)
+    return sorted(keep)
+
+
 def transfer_examples(softlabels_dir, cfg):
     """The transfer-set records this variant learns from and their teacher logits (none without `transfer`):
     the parts `transfer` names, within the caps, and with `length_filter` pool texts only within the labelled
@@ -172,6 +187,8 @@ def transfer_examples(softlabels_dir, cfg):
     lo, hi = json.loads((Path(softlabels_dir) / "meta.json").read_text())["pool_length_bounds"]
     keep = [i for i in capped(records, cfg) if records[i]["source"] in cfg.transfer
             and (records[i]["source"] != "pool" or not cfg.length_filter or lo <= record_length(records[i]) <= hi)]
+    if cfg.balance:
+        keep = [keep[i] for i in balanced([np.reshape(logits[i], -1) for i in keep], cfg.seed)]
     return [records[i] for i in keep], [logits[i] for i in keep]
 
 
@@ -225,6 +242,9 @@ def run_distill(task, student_name, variant, cfg, model_overrides, prepared_dir,
     if "logits" in teacher_meta and LOSSES.meta(cfg.loss, "layers"):
         raise KdbenchError(f"distill {task}/{student_name}/{variant}: loss {cfg.loss} matches the teacher's layers, "
                            "and a teacher from a logits file (teacher.logits) has none: use a logit loss (mse, kl)")
+    if cfg.balance and kind not in ("single", "pair"):
+        raise KdbenchError(f"distill {task}/{student_name}/{variant}: balance: true resamples by the one class the "
+                           f"teacher predicts per text; {task} is a {kind} task (balance a single or pair task)")
     transfer, transfer_logits = transfer_examples(softlabels_dir, cfg)
     uses_teacher = LOSSES.meta(cfg.loss, "uses_teacher")
     train_logits = load_logits(Path(softlabels_dir) / "train.safetensors") if uses_teacher else None
@@ -273,7 +293,7 @@ def run_distill(task, student_name, variant, cfg, model_overrides, prepared_dir,
     flat = lambda preds: [x for p in preds for x in ([p] if isinstance(p, str) else p)]  # noqa: E731
     agreement = float(np.mean([a == b for a, b in zip(flat(test_pred), flat(teacher_pred))]))
 
-    settings = dataclasses.asdict(cfg)
+    settings = recorded(cfg)
     config = student_config(student_name, model_overrides, kind, labels, meta["aspects"], vocab, cfg.max_length,
                             variant=variant, distill=settings, embeddings=emb_info)
     save_student(student, vocab, config, out_dir)

@@ -132,7 +132,8 @@ def load_results(layout, records, params, warn=warn_stderr):
                     continue
                 read.add(path)
                 m = json.loads(path.read_text(encoding="utf-8"))
-                settings = m.get("settings") or _older_settings(m, defaults)
+                # a setting the run left out is at its default (config.RECORDED_WHEN_SET; older files, below)
+                settings = {**defaults, **m["settings"]} if m.get("settings") else _older_settings(m, defaults)
                 seeds, preds, f1s, valid_f1s = [], [], [], []
                 extra = params.replicate.seeds if student in params.replicate.students else []
                 for seed in [None, *extra]:
