@@ -169,8 +169,8 @@ def test_balance_resamples_the_transfer_set_to_equal_teacher_classes(tmp_path):
     assert {f"t{i}" for i in range(12, 21)} <= set(texts)      # every text of the two smaller classes
     assert all(texts[f"t{i}"] >= 2 for i in range(12, 15))     # the smallest repeated
     assert sorted(texts[f"t{i}"] for i in range(12)) == [0] * 5 + [1] * 7  # the largest sampled down
-    assert (picked, [r.tolist() for r in rows]) == (lambda p, r: (p, [x.tolist() for x in r]))(
-        *transfer_examples(tmp_path, cfg))                     # seeded
+    again, again_rows = transfer_examples(tmp_path, cfg)       # seeded: the same resample
+    assert again == picked and [r.tolist() for r in again_rows] == [r.tolist() for r in rows]
     assert [r["text"] for r in transfer_examples(tmp_path, DistillConfig(transfer=["own"]))[0]] == [
         f"t{i}" for i in range(21)]                            # off: the transfer set as it is
     assert "balance" not in recorded(DistillConfig()) and recorded(cfg)["balance"] is True

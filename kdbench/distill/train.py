@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from kdbench import stats
-from kdbench.data.prepare import load_prepared
 from kdbench.config import recorded
+from kdbench.data.prepare import load_prepared
 from kdbench.distill.embeddings import EMBEDDINGS, init_embeddings
 from kdbench.distill.layers import LayerMatch
 from kdbench.distill.losses import LOSSES
