@@ -151,8 +151,9 @@ class DistillConfig:
     epochs: Size = 20
     min_steps: Count = 1000         # a floor: a small task trains more epochs until it takes this many steps
     patience: Size = 4              # early stopping, in epochs, on...
-    stop_on: Literal["teacher", "gold"] = "teacher"  # ...the KD loss against the teacher's validation logits,
-    # or cross-entropy on the validation gold labels (a no-KD run, loss: ce, always stops on gold)
+    stop_on: Literal["teacher", "gold", "f1"] = "teacher"  # ...the KD loss against the teacher's validation
+    # logits, cross-entropy on the validation gold labels (what a no-KD run, loss: ce, watches unless f1), or
+    # validation macro F1 (highest kept): the score the report ranks by
     batch_size: Size = 32
     lr: Rate = 0.001                # used as it is without lr_grid, or when students.<name>.lr sets one by hand
     lr_grid: list[Rate] = field(default_factory=lambda: [0.005, 0.001, 0.0005, 0.0001])  # tried per run: the

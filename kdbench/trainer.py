@@ -68,18 +68,26 @@ class Diverged(KdbenchError):
         super().__init__(f"{run}: {self.detail}: {hint}" if hint else f"{run}: {self.detail}")
 
 
+MAXIMISED = frozenset({"macro_f1"})  # validation scores early stopping maximises; it minimises the others
+
+
+def improves(monitor, value, best):
+    """Whether `value` of the validation score `monitor` is better than `best` (None: nothing yet)."""
+    return best is None or (value > best if monitor in MAXIMISED else value < best)
+
+
 def fit(model, lengths, batch_loss, validate, optimizer, *, epochs, patience, batch_size, seed, scheduler=None,
         monitor="loss", desc="train", log=print, run=None, hint="lower the learning rate"):
-    """Train `model` with early stopping on a validation loss and restore its best weights; returns the history
+    """Train `model` with early stopping on a validation score and restore its best weights; returns the history
     (one dict per epoch: train_loss and every validation score as valid_<name>).
 
     lengths: one per training example; batch_loss(indices) -> the scalar loss of those examples;
-    validate() -> validation scores, `monitor` (the loss early stopping watches) among them. Gradients are
-    clipped to norm 1.
+    validate() -> validation scores, `monitor` (the one early stopping watches: a loss, or a task score of
+    MAXIMISED) among them. Gradients are clipped to norm 1.
     A NaN or infinite loss, in training or validation, raises Diverged naming `run` (default: desc), the
     epoch and the step, with `hint` (what to change) at the end."""
     rng = random.Random(seed)
-    best, best_loss, bad_epochs, history, step = None, math.inf, 0, [], 0
+    best, best_score, bad_epochs, history, step = None, None, 0, [], 0
     for epoch in range(1, epochs + 1):
         model.train()
         total, batches = 0.0, length_batches(lengths, batch_size, rng)
@@ -105,8 +113,8 @@ def fit(model, lengths, batch_loss, validate, optimizer, *, epochs, patience, ba
                             **{f"valid_{k}": v for k, v in scores.items()}))
         log(f"{desc} epoch {epoch}: train loss {history[-1]['train_loss']:.4f}, valid {monitor.replace('_', ' ')} "
             f"{scores[monitor]:.4f}, valid macro F1 {scores['macro_f1']:.4f}")
-        if scores[monitor] < best_loss:
-            best, best_loss, bad_epochs = copy.deepcopy(model.state_dict()), scores[monitor], 0
+        if improves(monitor, scores[monitor], best_score):
+            best, best_score, bad_epochs = copy.deepcopy(model.state_dict()), scores[monitor], 0
         else:
             bad_epochs += 1
             if bad_epochs >= patience:

@@ -190,7 +190,7 @@ NAN, INF = float("nan"), float("inf")
     ({"tasks__smsa__tag_column": 0}, "tasks.smsa.tag_column: must be a tag column (0 is the token), got 0"),
     ({"report__compare": [["kd", "kd-old"]]}, "report.compare[0]: 'kd-old' is not a variant (variants: "),
     ({"report__compare": [["kd"]]}, "report.compare[0]: "),
-    ({"distill__stop_on": "valid"}, "distill.stop_on: must be 'teacher' or 'gold', got 'valid'"),
+    ({"distill__stop_on": "valid"}, "distill.stop_on: must be 'teacher', 'gold' or 'f1', got 'valid'"),
     ({"variants__kd": {"min_steps": -1}}, "variants.kd.min_steps: must be >= 0, got -1"),
     ({"teacher__min_steps": -5}, "teacher.min_steps: must be >= 0, got -5"),
 ])

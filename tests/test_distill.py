@@ -1,6 +1,8 @@
 """Distillation on real SmSA sentences with a stand-in teacher whose logits are known, save/reload and
 `kdbench predict`."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -76,6 +78,20 @@ def test_nokd_baseline_needs_no_teacher(smsa):
     assert d.monitor == "loss"  # stop_on: teacher does not apply: no-KD never sees the teacher
 
 
+def test_stop_on_f1_keeps_the_epoch_of_the_best_validation_macro_f1(smsa):
+    """`stop_on: f1`: early stopping and the restored weights follow validation macro F1 (highest kept), for a
+    no-KD run too, where cross-entropy can bottom out epochs before the minority class is learnt."""
+    train, valid, _ = smsa
+    d, cfg = _distiller(train[:200], loss="ce")
+    d.cfg = dataclasses.replace(cfg, stop_on="f1", patience=2)
+    history = d.distill(list(zip(train[:200], [None] * 200, [True] * 200)), valid, log=lambda s: None)
+    assert d.monitor == "macro_f1"
+    f1 = [h["valid_macro_f1"] for h in history]
+    assert d.evaluate(valid)[0]["macro_f1"] == max(f1)  # the best epoch's weights, not the last's
+    best = f1.index(max(f1))
+    assert len(history) == len(f1) and (len(history) == cfg.epochs or len(history) - 1 - best == 2)
+
+
 def test_saved_student_reloads_and_predicts_the_same(smsa, tmp_path, capsys):
     train, valid, test = smsa
     d, cfg = _distiller(train[:200])
@@ -112,6 +128,10 @@ def test_lr_sweep_picks_on_validation_and_is_recorded(smsa):
     assert tried == [1e-6, 3e-3] and sweep["chosen"] == 3e-3  # 1e-6 barely moves in one epoch
     assert sweep["examples"] == 200 and set(sweep["valid_loss"]) == {"1e-06", "0.003"}
     assert sweep["monitor"] == "teacher_loss"
+    f1 = sweep_lr(fresh, _kd_examples(train), valid[:60], None, dataclasses.replace(cfg, stop_on="f1"),
+                  log=lambda s: None)
+    assert f1["monitor"] == "macro_f1" and "valid_loss" not in f1  # a score, recorded under its own name
+    assert f1["chosen"] == max(f1["grid"], key=lambda lr: f1["valid_macro_f1"][f"{lr:g}"])
     assert sweep_lr(fresh, _kd_examples(train), valid, None, DistillConfig(lr_grid=[]), log=lambda s: None) is None
 
 

@@ -3,8 +3,8 @@
 The student learns from the teacher's logits on the labelled train split and on the parts of the transfer
 set the variant names (`transfer`: own, pool, augment; kdbench.teacher.softlabels); `ce` is the no-KD
 baseline that sees gold labels only. Training runs `epochs` (raised to reach `min_steps`), stopping early on the
-KD loss against the teacher's validation logits (`stop_on: teacher`) or on validation cross-entropy against
-gold (`gold`, and always for no-KD); the test split is only scored.
+KD loss against the teacher's validation logits (`stop_on: teacher`), on validation cross-entropy against
+gold (`gold`, and for no-KD unless `f1`) or on validation macro F1 (`f1`); the test split is only scored.
 """
 
 import dataclasses
@@ -30,10 +30,12 @@ from kdbench.students.artifact import WEIGHTS, save_student, student_config
 from kdbench.students.vocab import SubwordVocab, WordVocab
 from kdbench.tasks import decode, gold_labels, record_labels, texts_of
 from kdbench.trainer import (
+    MAXIMISED,
     Diverged,
     budget,
     evaluate,
     fit,
+    improves,
     predict,
     record_length,
     seed_everything,
@@ -119,7 +121,9 @@ class Distiller:
 
     @property
     def monitor(self):
-        """The validation score early stopping and the lr sweep minimise."""
+        """The validation score early stopping and the lr sweep watch (minimised; macro F1 maximised)."""
+        if self.cfg.stop_on == "f1":
+            return "macro_f1"
         uses_teacher = LOSSES.meta(self.cfg.loss, "uses_teacher")
         return "teacher_loss" if self.cfg.stop_on == "teacher" and uses_teacher else "loss"
 
@@ -199,31 +203,35 @@ def lr_hint(student_name):
 
 def sweep_lr(fresh, examples, valid, valid_teacher, cfg, log=print, run="distill", hint="lower the learning rate"):
     """The learning rate of `cfg.lr_grid` whose short run (`sweep_epochs` on a seeded sample of
-    `sweep_examples` training examples) reaches the lowest validation loss, the one early stopping watches
-    (Distiller.monitor); the test split plays no part. None without a grid (a learning rate set by hand).
-    A rate whose loss turns NaN or infinite loses (its valid_loss is recorded as null); when every rate does,
+    `sweep_examples` training examples) reaches the best validation score early stopping watches
+    (Distiller.monitor: the lowest loss, or the highest macro F1); the test split plays no part. None without a grid (a learning rate set by hand).
+    A rate whose loss turns NaN or infinite loses (its score is recorded as null); when every rate does,
     KdbenchError naming `run`, with `hint`."""
     if not cfg.lr_grid:
         return None
     rng = random.Random(cfg.seed)
     sample = [examples[i] for i in sorted(rng.sample(range(len(examples)), min(cfg.sweep_examples, len(examples))))]
-    losses, diverged = {}, {}
+    scores, diverged = {}, {}
     for lr in cfg.lr_grid:
         d, _ = fresh(dataclasses.replace(cfg, lr=lr, epochs=cfg.sweep_epochs, min_steps=0, patience=cfg.sweep_epochs))
         try:
             d.distill(sample, valid, valid_teacher, log=lambda line: None, run=run, hint=hint)
         except Diverged as e:  # this rate loses the sweep; fresh() reseeds, so the next try is unaffected
-            losses[lr], diverged[lr] = math.inf, e.detail
+            diverged[lr] = e.detail
             log(f"lr sweep: lr {lr:g}: diverged: {e.detail}")
             continue
-        losses[lr] = d.evaluate(valid, valid_teacher)[0][d.monitor]
-        log(f"lr sweep: lr {lr:g}: valid loss {losses[lr]:.4f}")
+        scores[lr] = d.evaluate(valid, valid_teacher)[0][d.monitor]
+        log(f"lr sweep: lr {lr:g}: valid {d.monitor.replace('_', ' ')} {scores[lr]:.4f}")
     if len(diverged) == len(cfg.lr_grid):
         tries = "; ".join(f"lr {lr:g}: {detail}" for lr, detail in diverged.items())
         raise KdbenchError(f"{run}: the lr sweep diverged at every rate of distill.lr_grid ({tries}): {hint}")
-    chosen = min(cfg.lr_grid, key=lambda lr: (losses[lr], cfg.lr_grid.index(lr)))
+    chosen = None
+    for lr in scores:  # in grid order: of equal scores, the first rate
+        if improves(d.monitor, scores[lr], None if chosen is None else scores[chosen]):
+            chosen = lr
+    key = f"valid_{d.monitor}" if d.monitor in MAXIMISED else "valid_loss"  # every loss is recorded as valid_loss
     return {"grid": list(cfg.lr_grid), "monitor": d.monitor,
-            "valid_loss": {f"{lr:g}": None if lr in diverged else losses[lr] for lr in cfg.lr_grid},
+            key: {f"{lr:g}": scores.get(lr) for lr in cfg.lr_grid},
             "chosen": chosen, "epochs": cfg.sweep_epochs, "examples": len(sample)}
 
 
