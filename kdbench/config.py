@@ -152,8 +152,9 @@ class DistillConfig:
     min_steps: Count = 1000         # a floor: a small task trains more epochs until it takes this many steps
     patience: Size = 4              # early stopping, in epochs, on...
     stop_on: Literal["teacher", "gold", "f1"] = "teacher"  # ...the KD loss against the teacher's validation
-    # logits, cross-entropy on the validation gold labels (what a no-KD run, loss: ce, watches unless f1), or
-    # validation macro F1 (highest kept): the score the report ranks by
+    # logits (a run without a teacher, loss: ce, takes f1 instead), cross-entropy on the validation gold
+    # labels, or validation macro F1 (highest kept): the score the report ranks by. f1 for no-KD: the stopping
+    # study, where gold cross-entropy kept a CNN epoch that had not learnt a class yet
     batch_size: Size = 32
     lr: Rate = 0.001                # used as it is without lr_grid, or when students.<name>.lr sets one by hand
     lr_grid: list[Rate] = field(default_factory=lambda: [0.005, 0.001, 0.0005, 0.0001])  # tried per run: the
@@ -162,6 +163,10 @@ class DistillConfig:
     sweep_examples: Size = 2000     # ...on a seeded sample of this many training examples
     seed: Seed = 0
     threads: Size = 2               # intra-op threads: fixed, because float sums depend on how work is split
+
+    def __post_init__(self):
+        if self.stop_on == "teacher" and not _registry("loss").meta(self.loss, "uses_teacher"):
+            self.stop_on = "f1"  # no teacher to agree with; recorded as f1, so the run says what it watched
 
 
 # options added after runs were recorded: a run's record (metrics, student config) leaves them out at their
@@ -326,7 +331,9 @@ class Params:
 def _registry(what):
     """The registry of `what`, imported to check that a name is registered. tests/test_dvc_deps.py does not
     count the imports in this function as code a stage runs: a name check cannot change what a stage
-    writes, and counting them would make every stage depend on every student, loss and runtime."""
+    writes, and counting them would make every stage depend on every student, loss and runtime. (The one
+    lookup beyond a name, DistillConfig's stop_on for a loss without a teacher, is written by distill runs
+    only, and they import the losses themselves.)"""
     if what == "student":
         from kdbench.students import STUDENTS
         return STUDENTS

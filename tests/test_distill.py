@@ -75,7 +75,8 @@ def test_nokd_baseline_needs_no_teacher(smsa):
     d, cfg = _distiller(train[:200], loss="ce")
     history = d.distill(list(zip(train[:200], [None] * 200, [True] * 200)), valid, log=lambda s: None)
     assert history[-1]["train_loss"] < history[0]["train_loss"]
-    assert d.monitor == "loss"  # stop_on: teacher does not apply: no-KD never sees the teacher
+    assert cfg.stop_on == "f1" and d.monitor == "macro_f1"  # no teacher to agree with: the default takes f1
+    assert dataclasses.replace(cfg, stop_on="gold").stop_on == "gold"  # told otherwise, it keeps what it was told
 
 
 def test_stop_on_f1_keeps_the_epoch_of_the_best_validation_macro_f1(smsa):

@@ -4,7 +4,7 @@ The student learns from the teacher's logits on the labelled train split and on 
 set the variant names (`transfer`: own, pool, augment; kdbench.teacher.softlabels); `ce` is the no-KD
 baseline that sees gold labels only. Training runs `epochs` (raised to reach `min_steps`), stopping early on the
 KD loss against the teacher's validation logits (`stop_on: teacher`), on validation cross-entropy against
-gold (`gold`, and for no-KD unless `f1`) or on validation macro F1 (`f1`); the test split is only scored.
+gold (`gold`) or on validation macro F1 (`f1`, and for no-KD unless told `gold`); the test split is only scored.
 """
 
 import dataclasses
@@ -122,10 +122,7 @@ class Distiller:
     @property
     def monitor(self):
         """The validation score early stopping and the lr sweep watch (minimised; macro F1 maximised)."""
-        if self.cfg.stop_on == "f1":
-            return "macro_f1"
-        uses_teacher = LOSSES.meta(self.cfg.loss, "uses_teacher")
-        return "teacher_loss" if self.cfg.stop_on == "teacher" and uses_teacher else "loss"
+        return {"teacher": "teacher_loss", "gold": "loss", "f1": "macro_f1"}[self.cfg.stop_on]
 
     def distill(self, examples, valid, valid_teacher=None, log=print, run="distill", hint="lower the learning rate"):
         """Train with early stopping on `monitor` (kdbench.trainer.fit); returns the history. valid_teacher:
@@ -204,7 +201,8 @@ def lr_hint(student_name):
 def sweep_lr(fresh, examples, valid, valid_teacher, cfg, log=print, run="distill", hint="lower the learning rate"):
     """The learning rate of `cfg.lr_grid` whose short run (`sweep_epochs` on a seeded sample of
     `sweep_examples` training examples) reaches the best validation score early stopping watches
-    (Distiller.monitor: the lowest loss, or the highest macro F1); the test split plays no part. None without a grid (a learning rate set by hand).
+    (Distiller.monitor: the lowest loss, or the highest macro F1); the test split plays no part. None without
+    a grid (a learning rate set by hand).
     A rate whose loss turns NaN or infinite loses (its score is recorded as null); when every rate does,
     KdbenchError naming `run`, with `hint`."""
     if not cfg.lr_grid:
