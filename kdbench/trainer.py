@@ -111,8 +111,9 @@ def fit(model, lengths, batch_loss, validate, optimizer, *, epochs, patience, ba
             raise Diverged(run or desc, f"validation {monitor.replace('_', ' ')}", scores[monitor], epoch, step, hint)
         history.append(dict(epoch=epoch, train_loss=total / max(1, len(batches)),
                             **{f"valid_{k}": v for k, v in scores.items()}))
-        log(f"{desc} epoch {epoch}: train loss {history[-1]['train_loss']:.4f}, valid {monitor.replace('_', ' ')} "
-            f"{scores[monitor]:.4f}, valid macro F1 {scores['macro_f1']:.4f}")
+        watched = "" if monitor == "macro_f1" else f"valid {monitor.replace('_', ' ')} {scores[monitor]:.4f}, "
+        log(f"{desc} epoch {epoch}: train loss {history[-1]['train_loss']:.4f}, {watched}"
+            f"valid macro F1 {scores['macro_f1']:.4f}")
         if improves(monitor, scores[monitor], best_score):
             best, best_score, bad_epochs = copy.deepcopy(model.state_dict()), scores[monitor], 0
         else:
