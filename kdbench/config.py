@@ -153,8 +153,10 @@ class DistillConfig:
     patience: Size = 4              # early stopping, in epochs, on...
     stop_on: Literal["teacher", "gold", "f1"] = "teacher"  # ...the KD loss against the teacher's validation
     # logits (a run without a teacher, loss: ce, takes f1 instead), cross-entropy on the validation gold
-    # labels, or validation macro F1 (highest kept): the score the report ranks by. f1 for no-KD: the stopping
-    # study, where gold cross-entropy kept a CNN epoch that had not learnt a class yet
+    # labels, or validation macro F1 (highest kept): the score the report ranks by; f1's patience waits while
+    # either macro F1 or the gold cross-entropy improves (F1 can sit on a majority-answer plateau while the model
+    # still learns: the kinds study's CASA CNN). f1 for no-KD: the stopping study, where gold cross-entropy kept a
+    # CNN epoch that had not learnt a class yet
     batch_size: Size = 32
     lr: Rate = 0.001                # used as it is without lr_grid, or when students.<name>.lr sets one by hand
     lr_grid: list[Rate] = field(default_factory=lambda: [0.005, 0.001, 0.0005, 0.0001])  # tried per run: the

@@ -77,17 +77,19 @@ def improves(monitor, value, best):
 
 
 def fit(model, lengths, batch_loss, validate, optimizer, *, epochs, patience, batch_size, seed, scheduler=None,
-        monitor="loss", desc="train", log=print, run=None, hint="lower the learning rate"):
+        monitor="loss", also=(), desc="train", log=print, run=None, hint="lower the learning rate"):
     """Train `model` with early stopping on a validation score and restore its best weights; returns the history
     (one dict per epoch: train_loss and every validation score as valid_<name>).
 
     lengths: one per training example; batch_loss(indices) -> the scalar loss of those examples;
     validate() -> validation scores, `monitor` (the one early stopping watches: a loss, or a task score of
-    MAXIMISED) among them. Gradients are clipped to norm 1.
+    MAXIMISED) among them, and those of `also`: scores that keep training going while they improve (patience
+    runs out only when none of them nor `monitor` improved for `patience` epochs), though the weights kept are
+    still those of the best `monitor`. Gradients are clipped to norm 1.
     A NaN or infinite loss, in training or validation, raises Diverged naming `run` (default: desc), the
     epoch and the step, with `hint` (what to change) at the end."""
     rng = random.Random(seed)
-    best, best_score, bad_epochs, history, step = None, None, 0, [], 0
+    best, bests, bad_epochs, history, step = None, {}, 0, [], 0
     for epoch in range(1, epochs + 1):
         model.train()
         total, batches = 0.0, length_batches(lengths, batch_size, rng)
@@ -114,8 +116,12 @@ def fit(model, lengths, batch_loss, validate, optimizer, *, epochs, patience, ba
         watched = "" if monitor == "macro_f1" else f"valid {monitor.replace('_', ' ')} {scores[monitor]:.4f}, "
         log(f"{desc} epoch {epoch}: train loss {history[-1]['train_loss']:.4f}, {watched}"
             f"valid macro F1 {scores['macro_f1']:.4f}")
-        if improves(monitor, scores[monitor], best_score):
-            best, best_score, bad_epochs = copy.deepcopy(model.state_dict()), scores[monitor], 0
+        improved = [k for k in (monitor, *also) if improves(k, scores[k], bests.get(k))]
+        bests.update({k: scores[k] for k in improved})
+        if monitor in improved:
+            best = copy.deepcopy(model.state_dict())
+        if improved:
+            bad_epochs = 0
         else:
             bad_epochs += 1
             if bad_epochs >= patience:

@@ -89,8 +89,34 @@ def test_stop_on_f1_keeps_the_epoch_of_the_best_validation_macro_f1(smsa):
     assert d.monitor == "macro_f1"
     f1 = [h["valid_macro_f1"] for h in history]
     assert d.evaluate(valid)[0]["macro_f1"] == max(f1)  # the best epoch's weights, not the last's
-    best = f1.index(max(f1))
-    assert len(history) == len(f1) and (len(history) == cfg.epochs or len(history) - 1 - best == 2)
+    loss = [h["valid_loss"] for h in history]
+    last_gain = max(i for i in range(len(history))  # the last epoch at which F1 or cross-entropy was the best yet
+                    if f1[i] == max(f1[: i + 1]) or loss[i] == min(loss[: i + 1]))
+    assert len(history) == cfg.epochs or len(history) - 1 - last_gain == 2
+
+
+def test_fit_waits_while_any_watched_score_improves():
+    """`fit(..., also=...)`: a macro F1 plateau (a model answering the majority class) does not stop training
+    while the validation loss still falls; the weights kept are the best macro F1's, not the last epoch's."""
+    from kdbench.trainer import fit
+    f1 = [0.30, 0.30, 0.30, 0.30, 0.55, 0.50, 0.50, 0.50, 0.60, 0.60]
+    loss = [1.0, 0.9, 0.8, 0.7, 0.6, 0.65, 0.66, 0.67, 0.5, 0.5]
+    model = torch.nn.Linear(1, 1, bias=False)
+    seen = []
+
+    def validate():
+        seen.append(len(seen))
+        torch.nn.init.constant_(model.weight, len(seen))  # the weights say which epoch they are from
+        return {"macro_f1": f1[len(seen) - 1], "loss": loss[len(seen) - 1]}
+
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    run = dict(lengths=[1] * 4, batch_loss=lambda idx: model(torch.ones(len(idx), 1)).sum(), validate=validate,
+               optimizer=opt, epochs=10, patience=3, batch_size=2, seed=0, monitor="macro_f1", log=lambda s: None)
+    history = fit(model, **run, also=("loss",))
+    assert len(history) == 8  # F1 flat for epochs 2-4 while the loss fell; stopped 3 epochs after epoch 5
+    assert model.weight.item() == 5  # epoch 5: the best macro F1
+    seen.clear()
+    assert len(fit(model, **run)) == 4  # watching F1 alone, the plateau stops it at epoch 4
 
 
 def test_saved_student_reloads_and_predicts_the_same(smsa, tmp_path, capsys):

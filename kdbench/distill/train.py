@@ -142,7 +142,8 @@ class Distiller:
         return fit(self.student, [record_length(r) for r, _, _ in examples],
                    lambda idx: self.batch_loss([examples[i] for i in idx]), lambda: self.evaluate(valid, teacher)[0],
                    optimizer, epochs=epochs, patience=cfg.patience, batch_size=cfg.batch_size, seed=cfg.seed,
-                   scheduler=scheduler, monitor=self.monitor, desc="distill", log=log, run=run, hint=hint)
+                   scheduler=scheduler, monitor=self.monitor, also=("loss",) if self.monitor == "macro_f1" else (),
+                   desc="distill", log=log, run=run, hint=hint)
 
 
 def capped(records, cfg):
