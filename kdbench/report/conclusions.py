@@ -141,7 +141,8 @@ def kd_beats_nokd(results):
                   "held when every KD run beats the no-KD run (loss: ce) of its task and student, paired over "
                   "the same test examples and seeds; the KD run may also learn from a transfer set, and each "
                   "stops on its own validation score",
-                  "needs a variant with loss: ce and one that differs from it only in the loss (and transfer set)",
+                  "needs a variant with loss: ce and one that differs from it only in the loss (its transfer set, "
+                  "length filter and stopping score may differ too)",
                   [("KD - no-KD", ps)], results, every=True)
 
 
