@@ -90,8 +90,8 @@ def test_stop_on_f1_keeps_the_epoch_of_the_best_validation_macro_f1(smsa):
     f1 = [h["valid_macro_f1"] for h in history]
     assert d.evaluate(valid)[0]["macro_f1"] == max(f1)  # the best epoch's weights, not the last's
     loss = [h["valid_loss"] for h in history]
-    last_gain = max(i for i in range(len(history))  # the last epoch at which F1 or cross-entropy was the best yet
-                    if f1[i] == max(f1[: i + 1]) or loss[i] == min(loss[: i + 1]))
+    last_gain = max(i for i in range(len(history))  # the last epoch at which F1 or cross-entropy beat all before it
+                    if i == 0 or f1[i] > max(f1[:i]) or loss[i] < min(loss[:i]))
     assert len(history) == cfg.epochs or len(history) - 1 - last_gain == 2
 
 
