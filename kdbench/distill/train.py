@@ -47,6 +47,9 @@ EVAL_BATCH = 128
 # constant rate, BERT-Mini diverged on the transfer set at the 1e-3 its short learning-rate sweep chose.
 WARMUP = 0.1
 
+# DistillConfig.stop_on -> the validation scores it watches (Distiller.watched; config.py says why f1 waits on loss)
+STOP_ON = {"teacher": ("teacher_loss",), "gold": ("loss",), "f1": ("macro_f1", "loss")}
+
 
 def build_vocab(cfg, train, teacher_dir, prefix):
     """The student's vocabulary: the teacher's sub-word pieces that the texts use, for an embedding init that
@@ -120,9 +123,14 @@ class Distiller:
         return scores, pred
 
     @property
+    def watched(self):
+        """The validation scores of `stop_on`: the first picks the epoch kept and the lr sweep's rate (minimised;
+        macro F1 maximised); any of them improving keeps training going (kdbench.trainer.fit's `also`)."""
+        return STOP_ON[self.cfg.stop_on]
+
+    @property
     def monitor(self):
-        """The validation score early stopping and the lr sweep watch (minimised; macro F1 maximised)."""
-        return {"teacher": "teacher_loss", "gold": "loss", "f1": "macro_f1"}[self.cfg.stop_on]
+        return self.watched[0]
 
     def distill(self, examples, valid, valid_teacher=None, log=print, run="distill", hint="lower the learning rate"):
         """Train with early stopping on `monitor` (kdbench.trainer.fit); returns the history. valid_teacher:
@@ -142,8 +150,8 @@ class Distiller:
         return fit(self.student, [record_length(r) for r, _, _ in examples],
                    lambda idx: self.batch_loss([examples[i] for i in idx]), lambda: self.evaluate(valid, teacher)[0],
                    optimizer, epochs=epochs, patience=cfg.patience, batch_size=cfg.batch_size, seed=cfg.seed,
-                   scheduler=scheduler, monitor=self.monitor, also=("loss",) if self.monitor == "macro_f1" else (),
-                   desc="distill", log=log, run=run, hint=hint)
+                   scheduler=scheduler, monitor=self.monitor, also=self.watched[1:], desc="distill", log=log, run=run,
+                   hint=hint)
 
 
 def capped(records, cfg):
