@@ -2,6 +2,7 @@
 `kdbench predict`."""
 
 import dataclasses
+from typing import get_args, get_type_hints
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ import torch
 
 from kdbench.config import DistillConfig
 from kdbench.data.readers import read_indonlu_tsv
-from kdbench.distill.train import Distiller
+from kdbench.distill.train import STOP_ON, Distiller
 from kdbench.errors import KdbenchError
 from kdbench.predict import predict_lines
 from kdbench.students import create_student
@@ -221,3 +222,9 @@ def test_balance_resamples_the_transfer_set_to_equal_teacher_classes(tmp_path):
     assert [r["text"] for r in transfer_examples(tmp_path, DistillConfig(transfer=["own"]))[0]] == [
         f"t{i}" for i in range(21)]                            # off: the transfer set as it is
     assert "balance" not in recorded(DistillConfig()) and recorded(cfg)["balance"] is True
+
+
+def test_every_stop_on_value_has_its_watched_scores():
+    """config.py names the stop_on values params.yaml may give, distill/train.py what each one watches: a value
+    added to one and not the other fails here, not at the first run that uses it."""
+    assert set(get_args(get_type_hints(DistillConfig)["stop_on"])) == set(STOP_ON)
