@@ -12,6 +12,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -189,6 +190,26 @@ def test_scores_carry_intervals_and_replicas_their_seeds(smoke_repo):
             assert pred["seed"] == 1 and len(pred["pred"]) == len(predictions["gold"])
     conclusions = (repo / "reports/conclusions.md").read_text()
     assert "## NOT TESTED: KD beats no-KD" in conclusions  # smoke's kd also changes the embeddings: no pair
+
+
+def test_compare_studies_pairs_two_runs_as_their_metrics_say(smoke_repo):
+    """scripts/compare_studies.py pairs runs of two studies seed by seed; on one study's runs its observed
+    differences are the differences of the metrics files' seed-mean F1s, and an unknown variant is one line."""
+    repo, run = smoke_repo
+    study, setup = repo / STUDY, repo / SETUP
+    out = run(sys.executable, "scripts/compare_studies.py", "smoke:smsa/bilstm/kd", "smoke:smsa/bilstm/nokd")
+    assert out.returncode == 0, out.stderr
+    diffs = [float(re.search(r": ([+-]\d+\.\d+) \[", line).group(1)) for line in out.stdout.splitlines()]
+
+    def f1s(variant):
+        return [json.loads(p.read_text())["test"]["macro_f1"] for p in
+                [study / f"reports/metrics/smsa/bilstm/{variant}.json", study / f"reports/replicas/smsa/bilstm/{variant}/seed1.json"]]
+    teacher = json.loads((setup / "reports/metrics/smsa/teacher.json").read_text())["test"]["macro_f1"]
+    kd, nokd = np.mean(f1s("kd")), np.mean(f1s("nokd"))
+    assert diffs == pytest.approx([100 * (kd - teacher), 100 * (nokd - teacher), 100 * (kd - nokd), 0.0], abs=0.006)
+    bad = run(sys.executable, "scripts/compare_studies.py", "smoke:smsa/bilstm/nope", "smoke:smsa/bilstm/kd")
+    assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
+        "compare_studies: smoke:smsa/bilstm/nope: 'nope' is not one of study smoke's variants (nokd, kd)"]
 
 
 def test_bench_has_a_case_for_every_model_and_runtime(smoke_repo):

@@ -1,0 +1,73 @@
+"""Pair one run of a study with one run of another, on the same test split, each against its own teacher.
+
+A study's report pairs runs that share a setup. Two setups of one task (say, the quick setup's 2,000 labelled SmSA
+sentences and the full setup's 11,000) have different teachers but the same test examples, so their runs still
+pair: seed with seed (the base seed, then the replicas in the order params.yaml lists them), over a bootstrap of
+the test examples (kdbench.stats.paired). Prints each run against its teacher, the two runs, and the two teachers.
+
+    python scripts/compare_studies.py full:smsa/bilstm/kd augment:smsa/bilstm/kd-aug4
+"""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from kdbench import config, stats
+from kdbench.errors import KdbenchError
+
+
+def load_run(spec):
+    """'study:task/student/variant' -> (label, task kind, gold, teacher predictions, [predictions per seed])."""
+    try:
+        study, rest = spec.split(":")
+        task, student, variant = rest.split("/")
+    except ValueError:
+        raise KdbenchError(f"{spec!r}: expected study:task/student/variant") from None
+    params = config.load(Path("studies") / study / "params.yaml")
+    layout = params.layout
+    for key, name, listed in (("tasks", task, params.tasks), ("students", student, params.students), ("variants", variant, params.variants)):
+        if name not in listed:
+            raise KdbenchError(f"{spec}: {name!r} is not one of study {study}'s {key} ({', '.join(listed)})")
+    teacher = _read(layout.teacher_predictions(task))
+    extra = params.replicate.seeds if student in params.replicate.students else []
+    preds = [_read(layout.student_predictions(task, student, variant, seed))["pred"] for seed in [None, *extra]]
+    return f"{study}:{student}/{variant}", params.task_spec(task).kind, teacher["gold"], teacher["teacher"], preds
+
+
+def _read(path):
+    path = Path(os.path.normpath(path))  # studies/x/../../setups/y -> setups/y
+    if not path.is_file():
+        raise KdbenchError(f"{path}: not found (run the study's `dvc repro`, or `dvc checkout` its outputs)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def line(name, c):
+    seeds = " / ".join(f"{d * 100:+.2f}" for d in c["per_seed"])
+    return (f"{name}: {c['diff'] * 100:+.2f} [{c['low'] * 100:+.2f}, {c['high'] * 100:+.2f}], p {c['p']:.3f}, "
+            f"{stats.verdict(c)}" + (f" (seeds: {seeds})" if seeds else ""))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("a", help="study:task/student/variant")
+    ap.add_argument("b", help="study:task/student/variant (the same task's test split)")
+    args = ap.parse_args(argv)
+    (name_a, kind, gold, teacher_a, a), (name_b, _, gold_b, teacher_b, b) = map(load_run, (args.a, args.b))
+    if gold != gold_b:
+        raise KdbenchError(f"{args.a} and {args.b}: not the same test examples (their gold labels differ)")
+    if len(a) != len(b):
+        raise KdbenchError(f"{args.a} has {len(a)} seeds, {args.b} {len(b)}: pair the same number")
+    print(line(f"{name_a} - its teacher", stats.paired(kind, gold, a, [teacher_a])))
+    print(line(f"{name_b} - its teacher", stats.paired(kind, gold, b, [teacher_b])))
+    print(line(f"{name_a} - {name_b}", stats.paired(kind, gold, a, b)))
+    print(line(f"{args.a.split(':')[0]} teacher - {args.b.split(':')[0]} teacher",
+               stats.paired(kind, gold, [teacher_a], [teacher_b])))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KdbenchError as e:
+        sys.exit(f"compare_studies: {e}")
