@@ -27,7 +27,8 @@ def load_run(spec):
         raise KdbenchError(f"{spec!r}: expected study:task/student/variant") from None
     params = config.load(Path("studies") / study / "params.yaml")
     layout = params.layout
-    for key, name, listed in (("tasks", task, params.tasks), ("students", student, params.students), ("variants", variant, params.variants)):
+    for key, name, listed in (("tasks", task, params.tasks), ("students", student, params.students),
+                              ("variants", variant, params.variants)):
         if name not in listed:
             raise KdbenchError(f"{spec}: {name!r} is not one of study {study}'s {key} ({', '.join(listed)})")
     teacher = _read(layout.teacher_predictions(task))

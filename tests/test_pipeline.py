@@ -202,8 +202,8 @@ def test_compare_studies_pairs_two_runs_as_their_metrics_say(smoke_repo):
     diffs = [float(re.search(r": ([+-]\d+\.\d+) \[", line).group(1)) for line in out.stdout.splitlines()]
 
     def f1s(variant):
-        return [json.loads(p.read_text())["test"]["macro_f1"] for p in
-                [study / f"reports/metrics/smsa/bilstm/{variant}.json", study / f"reports/replicas/smsa/bilstm/{variant}/seed1.json"]]
+        runs = [f"reports/metrics/smsa/bilstm/{variant}.json", f"reports/replicas/smsa/bilstm/{variant}/seed1.json"]
+        return [json.loads((study / rel).read_text())["test"]["macro_f1"] for rel in runs]
     teacher = json.loads((setup / "reports/metrics/smsa/teacher.json").read_text())["test"]["macro_f1"]
     kd, nokd = np.mean(f1s("kd")), np.mean(f1s("nokd"))
     assert diffs == pytest.approx([100 * (kd - teacher), 100 * (nokd - teacher), 100 * (kd - nokd), 0.0], abs=0.006)
