@@ -31,17 +31,25 @@ def load_run(spec):
                               ("variants", variant, params.variants)):
         if name not in listed:
             raise KdbenchError(f"{spec}: {name!r} is not one of study {study}'s {key} ({', '.join(listed)})")
-    teacher = _read(layout.teacher_predictions(task))
+    gold, teacher = _read(layout.teacher_predictions(task), "gold", "teacher")
     extra = params.replicate.seeds if student in params.replicate.students else []
-    preds = [_read(layout.student_predictions(task, student, variant, seed))["pred"] for seed in [None, *extra]]
-    return f"{study}:{student}/{variant}", params.task_spec(task).kind, teacher["gold"], teacher["teacher"], preds
+    preds = [_read(layout.student_predictions(task, student, variant, seed), "pred")[0] for seed in [None, *extra]]
+    return f"{study}:{student}/{variant}", params.task_spec(task).kind, gold, teacher, preds
 
 
-def _read(path):
+def _read(path, *keys):
+    """The values of `keys` in a predictions file."""
     path = Path(os.path.normpath(path))  # studies/x/../../setups/y -> setups/y
     if not path.is_file():
         raise KdbenchError(f"{path}: not found (run the study's `dvc repro`, or `dvc checkout` its outputs)")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise KdbenchError(f"{path}: line {e.lineno}: not JSON ({e.msg})") from None
+    missing = [k for k in keys if not isinstance(data, dict) or k not in data]
+    if missing:
+        raise KdbenchError(f"{path}: no {', '.join(missing)} (not a kdbench predictions file?)")
+    return [data[k] for k in keys]
 
 
 def line(name, c):
