@@ -315,3 +315,24 @@ def test_the_check_names_the_blocks_dvc_reads_that_a_params_file_lacks(tmp_path,
         err = capsys.readouterr().err
         assert err.startswith(f"kdbench: error: params.yaml: {missing}: missing;") and err.count("\n") == 1, err
         assert not (tmp_path / folder / "params.ok").exists()
+
+
+def test_the_check_refuses_a_layer_wise_loss_on_a_student_without_layers(tmp_path, monkeypatch, capsys):
+    """A `+layers` loss matches attention maps, which only the BERT students have: the check refuses a BiLSTM
+    under one in one line, and writes no params.ok; the same study with BERT-Mini alone passes."""
+    from kdbench import cli
+    from kdbench.commands.check import layerwise_students
+    assert layerwise_students() == ["bert-tiny", "bert-mini", "bert-small"]  # what LayerMatch takes; not the CNN
+    raw = _params(variants={"kd-layers": {"loss": "mse+layers"}}, report={})
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path / "params.yaml", {**raw, "students": {"bilstm": {}, "bert-mini": {}}})
+    with pytest.raises(SystemExit):
+        cli.main(["check"])
+    err = capsys.readouterr().err
+    assert err == ("kdbench: error: params.yaml: variants.kd-layers: loss mse+layers matches the teacher's hidden "
+                   "states and attention maps, which student bilstm has not: a study with a layer-wise variant "
+                   "lists only bert-tiny, bert-mini, bert-small under students\n")
+    assert not (tmp_path / "params.ok").exists()
+    _write(tmp_path / "params.yaml", {**raw, "students": {"bert-mini": {}}})
+    cli.main(["check"])
+    assert (tmp_path / "params.ok").is_file()
