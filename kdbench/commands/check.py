@@ -39,13 +39,13 @@ def layerwise_mismatch(params):
     here, not hours later by its distill stage), or None."""
     from kdbench import config
     losses, able = config._registry("loss"), layerwise_students()
+    unable = [student for student in params.students if student not in able]
     for variant in params.variants:
         loss = params.distill_for(variant).loss
-        for student in params.students:
-            if losses.meta(loss, "layers") and student not in able:
-                return (f"variants.{variant}: loss {loss} matches the teacher's hidden states and attention maps, "
-                        f"which student {student} has not: a study with a layer-wise variant lists only "
-                        f"{', '.join(able)} under students")
+        if unable and losses.meta(loss, "layers"):
+            return (f"variants.{variant}: loss {loss} matches the teacher's hidden states and attention maps, "
+                    f"which student {unable[0]} has not: a study with a layer-wise variant lists only "
+                    f"{', '.join(able)} under students")
     return None
 
 
