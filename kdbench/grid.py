@@ -113,22 +113,34 @@ def push_run_cache(workspace):
     Only whole entries go, each once: a node's workers share its cache, and DVC's own push copies every file
     under runs/, the temporary file of an entry another worker is still writing too. In the remote that empty
     `.*.tmp` file is the newest of its stage's entries, so every later restore of the stage read it as a
-    corrupted entry and ran the stage again (seen here: a teacher trained three times in one grid)."""
+    corrupted entry and ran the stage again (seen here: a teacher trained three times in one grid).
+
+    DVC writes a stage's entry before it moves the stage's outputs into the cache, so an entry whose directory
+    output is not in the cache yet is left for its own worker too (collecting it failed a grid here, under
+    load); the objects go before the entries that name them."""
+    from dvc.exceptions import CollectCacheError
     from dvc.repo import Repo
 
     with contextlib.chdir(workspace), Repo(".") as repo:  # DVC places the entries' stages relative to the cwd
         local = Path(repo.cache.legacy.path)
         dest = repo.cloud.get_remote_odb(None, "push --run-cache", hash_name="md5-dos2unix")
-        entries = []
+        whole, used = [], {}
         for entry in sorted((local / "runs").glob("*/*/*")):
             if entry.name.startswith("."):  # being written: its worker pushes it when it is whole
                 continue
+            try:
+                objs = repo.stage_cache.get_used_objs([(entry.parent.name, entry.name)])
+            except CollectCacheError:  # its stage is still committing its outputs: its worker pushes it after
+                continue
+            whole.append(entry)
+            for odb, hashes in objs.items():
+                used.setdefault(odb, set()).update(hashes)
+        for hashes in used.values():
+            repo.cloud.push(hashes)
+        for entry in whole:
             target = dest.fs.join(dest.path, *entry.relative_to(local).parts)
             if not dest.fs.exists(target):
                 dest.fs.put_file(str(entry), target)  # a temporary file, then a rename: never half there
-            entries.append((entry.parent.name, entry.name))
-        for objs in repo.stage_cache.get_used_objs(entries).values():
-            repo.cloud.push(objs)
 
 
 def run_stage(stage, source, commit, cache_dir, remote_url, env, work_root=None):

@@ -67,3 +67,31 @@ def test_grid_resources_must_name_a_stage(quick_repo):
     params.grid["distil"] = config.Resources()
     with pytest.raises(KdbenchError, match="grid.distil: no such stage in the pipeline"):
         run_grid(quick_repo, "studies/quick/dvc.yaml", params)
+
+
+def test_run_cache_push_leaves_an_entry_whose_outputs_are_not_in_the_cache_yet(tmp_path):
+    """DVC writes a stage's run-cache entry before it moves the stage's outputs into the cache; a worker pushing
+    the node cache's entries in that moment (another worker's stage) skips that entry, with no error, and pushes
+    it, objects first, once the outputs are there."""
+    import shutil
+
+    from kdbench.grid import push_run_cache
+
+    ws, remote = tmp_path / "ws", tmp_path / "remote"
+    ws.mkdir()
+    _git("init", "-q", cwd=ws)
+    (ws / "in").write_text("a\n")  # a stage without deps has no run-cache entry
+    for args in (["init", "-q"], ["remote", "add", "-d", "r", str(remote)],
+                 ["stage", "add", "-q", "-n", "make", "-d", "in", "-o", "out", "mkdir -p out && cp in out/a && echo b > out/b"],
+                 ["repro", "-q"]):
+        subprocess.run(["dvc", *args], cwd=ws, check=True, capture_output=True)
+    cache = ws / ".dvc/cache/files/md5"
+    dir_object = next(cache.glob("*/*.dir"))
+    held = shutil.move(dir_object, tmp_path / "held.dir")  # the stage's commit, not done yet
+    push_run_cache(ws)
+    assert not list(remote.rglob("runs/*/*/*"))  # neither the entry ...
+    assert not (remote / "files").exists()  # ... nor its objects
+    shutil.move(held, dir_object)
+    push_run_cache(ws)
+    assert len(list(remote.rglob("runs/*/*/*"))) == 1
+    assert len([p for p in (remote / "files/md5").rglob("*") if p.is_file()]) == 3  # out/a, out/b and out's listing
