@@ -2,10 +2,11 @@
 
 A study's report pairs runs that share a setup. Two setups of one task (say, the quick setup's 2,000 labelled SmSA
 sentences and the full setup's 11,000) have different teachers but the same test examples, so their runs still
-pair: seed with seed (the base seed, then the replicas in the order params.yaml lists them), over a bootstrap of
-the test examples (kdbench.stats.paired). Prints each run against its teacher, the two runs, and the two teachers.
+pair: seed with seed, over the seeds both ran (or those --seeds names), over a bootstrap of the test examples
+(kdbench.stats.paired). Prints each run against its teacher, the two runs, and the two teachers.
 
     python scripts/compare_studies.py full:smsa/bilstm/kd augment:smsa/bilstm/kd-aug4
+    python scripts/compare_studies.py layers-smsa:smsa/bert-mini/kd-layers augment:smsa/bilstm/kd-aug4 --seeds 0
 """
 
 import argparse
@@ -19,7 +20,8 @@ from kdbench.errors import KdbenchError
 
 
 def load_run(spec):
-    """'study:task/student/variant' -> (label, task kind, gold, teacher predictions, [predictions per seed])."""
+    """'study:task/student/variant' -> (label, task kind, gold, teacher predictions, {seed: predictions}) of the
+    run's seeds that have predictions (a replica not run yet has none)."""
     try:
         study, rest = spec.split(":")
         task, student, variant = rest.split("/")
@@ -33,7 +35,9 @@ def load_run(spec):
             raise KdbenchError(f"{spec}: {name!r} is not one of study {study}'s {key} ({', '.join(listed)})")
     gold, teacher = _read(layout.teacher_predictions(task), "gold", "teacher")
     extra = params.replicate.seeds if student in params.replicate.students else []
-    preds = [_read(layout.student_predictions(task, student, variant, seed), "pred")[0] for seed in [None, *extra]]
+    paths = [layout.student_predictions(task, student, variant, seed) for seed in [None, *extra]]
+    # the first seed's file must be there (or its error says to run the study); a replica not run yet is left out
+    preds = dict(_read(path, "seed", "pred") for i, path in enumerate(paths) if i == 0 or os.path.isfile(path))
     return f"{study}:{student}/{variant}", params.task_spec(task).kind, gold, teacher, preds
 
 
@@ -52,6 +56,11 @@ def _read(path, *keys):
     return [data[k] for k in keys]
 
 
+def seed_list(text):
+    """'0,2' -> [0, 2] (argparse names this function in its error for anything else)."""
+    return [int(x) for x in text.split(",")]
+
+
 def line(name, c):
     seeds = " / ".join(f"{d * 100:+.2f}" for d in c["per_seed"])
     return (f"{name}: {c['diff'] * 100:+.2f} [{c['low'] * 100:+.2f}, {c['high'] * 100:+.2f}], p {c['p']:.3f}, "
@@ -62,12 +71,22 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("a", help="study:task/student/variant")
     ap.add_argument("b", help="study:task/student/variant (the same task's test split)")
+    ap.add_argument("--seeds", type=seed_list,
+                    help="pair only these seeds, comma-separated (default: every seed both runs have)")
     args = ap.parse_args(argv)
     (name_a, kind, gold, teacher_a, a), (name_b, _, gold_b, teacher_b, b) = map(load_run, (args.a, args.b))
     if gold != gold_b:
         raise KdbenchError(f"{args.a} and {args.b}: not the same test examples (their gold labels differ)")
-    if len(a) != len(b):
-        raise KdbenchError(f"{args.a} has {len(a)} seeds, {args.b} {len(b)}: pair the same number")
+    seeds = args.seeds or sorted(a.keys() & b.keys())
+    if not seeds:
+        raise KdbenchError(f"{args.a} (seeds {sorted(a)}) and {args.b} (seeds {sorted(b)}): no seed in common")
+    for spec, run in ((args.a, a), (args.b, b)):
+        missing = [str(s) for s in seeds if s not in run]
+        if missing:
+            raise KdbenchError(f"{spec}: no predictions for seed {', '.join(missing)} (it has seeds "
+                               f"{', '.join(map(str, sorted(run)))})")
+    print(f"paired over seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}")
+    a, b = [a[s] for s in seeds], [b[s] for s in seeds]
     print(line(f"{name_a} - its teacher", stats.paired(kind, gold, a, [teacher_a])))
     print(line(f"{name_b} - its teacher", stats.paired(kind, gold, b, [teacher_b])))
     print(line(f"{name_a} - {name_b}", stats.paired(kind, gold, a, b)))

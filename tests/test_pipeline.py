@@ -193,23 +193,30 @@ def test_scores_carry_intervals_and_replicas_their_seeds(smoke_repo):
 
 
 def test_compare_studies_pairs_two_runs_as_their_metrics_say(smoke_repo):
-    """scripts/compare_studies.py pairs runs of two studies seed by seed; on one study's runs its observed
-    differences are the differences of the metrics files' seed-mean F1s, and an unknown variant is one line."""
+    """scripts/compare_studies.py pairs runs of two studies seed by seed, over the seeds both ran or those --seeds
+    names; on one study's runs its observed differences are the differences of the metrics files' seed-mean F1s,
+    and an unknown variant or a seed not run is one line."""
     repo, run = smoke_repo
     study, setup = repo / STUDY, repo / SETUP
-    out = run(sys.executable, "scripts/compare_studies.py", "smoke:smsa/bilstm/kd", "smoke:smsa/bilstm/nokd")
-    assert out.returncode == 0, out.stderr
-    diffs = [float(re.search(r": ([+-]\d+\.\d+) \[", line).group(1)) for line in out.stdout.splitlines()]
-
-    def f1s(variant):
-        runs = [f"reports/metrics/smsa/bilstm/{variant}.json", f"reports/replicas/smsa/bilstm/{variant}/seed1.json"]
-        return [json.loads((study / rel).read_text())["test"]["macro_f1"] for rel in runs]
+    runs = {0: "reports/metrics/smsa/bilstm/{}.json", 1: "reports/replicas/smsa/bilstm/{}/seed1.json"}
     teacher = json.loads((setup / "reports/metrics/smsa/teacher.json").read_text())["test"]["macro_f1"]
-    kd, nokd = np.mean(f1s("kd")), np.mean(f1s("nokd"))
-    assert diffs == pytest.approx([100 * (kd - teacher), 100 * (nokd - teacher), 100 * (kd - nokd), 0.0], abs=0.006)
-    bad = run(sys.executable, "scripts/compare_studies.py", "smoke:smsa/bilstm/nope", "smoke:smsa/bilstm/kd")
-    assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
-        "compare_studies: smoke:smsa/bilstm/nope: 'nope' is not one of study smoke's variants (nokd, kd)"]
+    for seeds, flag in (([0, 1], []), ([1], ["--seeds", "1"])):
+        out = run(sys.executable, "scripts/compare_studies.py", "smoke:smsa/bilstm/kd", "smoke:smsa/bilstm/nokd", *flag)
+        assert out.returncode == 0, out.stderr
+        first, *lines = out.stdout.splitlines()
+        assert first == f"paired over seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}"
+        diffs = [float(re.search(r": ([+-]\d+\.\d+) \[", line).group(1)) for line in lines]
+        kd, nokd = (np.mean([json.loads((study / runs[s].format(v)).read_text())["test"]["macro_f1"] for s in seeds])
+                    for v in ("kd", "nokd"))
+        assert diffs == pytest.approx([100 * (kd - teacher), 100 * (nokd - teacher), 100 * (kd - nokd), 0.0],
+                                      abs=0.006)
+    for args, error in (
+            (["smoke:smsa/bilstm/nope", "smoke:smsa/bilstm/kd"],
+             "smoke:smsa/bilstm/nope: 'nope' is not one of study smoke's variants (nokd, kd)"),
+            (["smoke:smsa/bilstm/kd", "smoke:smsa/bilstm/nokd", "--seeds", "0,7"],
+             "smoke:smsa/bilstm/kd: no predictions for seed 7 (it has seeds 0, 1)")):
+        bad = run(sys.executable, "scripts/compare_studies.py", *args)
+        assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [f"compare_studies: {error}"]
 
 
 def test_bench_has_a_case_for_every_model_and_runtime(smoke_repo):
