@@ -74,6 +74,21 @@ def test_second_repro_reruns_nothing(smoke_repo):
     assert out.returncode == 0 and "up to date" in out.stdout, out.stdout
 
 
+def test_predictions_are_kept_in_git_and_restored_from_the_run_cache(smoke_repo):
+    """Test predictions are what every paired test reads: git keeps them (a clone without the DVC cache still
+    pairs), weights stay out of git, and DVC's run-cache still restores a run whose predictions are uncached."""
+    repo, run = smoke_repo
+    pred = f"{STUDY}/reports/predictions/nergrit/bilstm/kd.seed1.json"
+    ignored = lambda path: run("git", "check-ignore", "-q", path).returncode == 0  # noqa: E731
+    assert not ignored(pred) and not ignored(f"{SETUP}/reports/predictions/smsa/teacher.json")
+    assert ignored(f"{STUDY}/replicas/nergrit/bilstm/kd/seed1") and ignored(f"{SETUP}/models/smsa/teacher")
+    before = (repo / pred).read_bytes()
+    (repo / pred).unlink()  # a replica: no other test reads it
+    out = run("dvc", "repro", "-s", f"{STUDY}/dvc.yaml:replicate@nergrit-bilstm-kd-1")
+    assert out.returncode == 0 and "skipping run" in out.stdout, out.stdout[-2000:] + out.stderr[-2000:]
+    assert (repo / pred).read_bytes() == before
+
+
 def _outs(repo):
     """{output path: md5} of every stage in the smoke setup's and study's dvc.lock, paths from the repo root."""
     outs = {}
