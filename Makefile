@@ -11,7 +11,7 @@ setup:
 	$(BIN)/pip install -q -e '.[dev]'
 
 test:
-	PATH=$(abspath $(BIN)):$$PATH HF_HUB_OFFLINE=1 KDBENCH_DATA_MIRROR=$${KDBENCH_DATA_MIRROR:-../shared/data} $(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder
+	PATH=$(abspath $(BIN)):$$PATH HF_HUB_OFFLINE=1 KDBENCH_DATA_MIRROR=$${KDBENCH_DATA_MIRROR:-../shared/data} $(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=8
 
 STUDY ?= quick
 repro:
