@@ -431,6 +431,9 @@ def _check_student_settings(name, settings):
         key = f"students.{name}.model.{k}"
         if k not in known:
             raise KdbenchError(f"params.yaml: {key}: unknown size setting of {name} (known: {', '.join(known)})")
+        if k in _registry("student").meta(name, "from_teacher"):
+            raise KdbenchError(f"params.yaml: {key}: {name} takes its {k} from the teacher (only its depth, "
+                               "n_layers, and dropout are its own)")
         hint = Fraction if k == "dropout" else Size if hints[k] is int else hints[k]  # sizes, and dropout
         _validated(lambda: pydantic.TypeAdapter(hint, config=STRICT).validate_python(v), key)
 

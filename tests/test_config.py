@@ -119,10 +119,15 @@ def test_the_readme_setups_are_there():
     ({"students": "bilstm"}, "students: expected a mapping, got 'bilstm' (a mapping of name -> settings, "
                              "e.g. {bilstm: {}})"),
     ({"students": ["bilstm", "cnn"]}, "students: expected a mapping"),
-    ({"students": {"lstm": {}}}, "students.lstm: unknown student 'lstm' (known: bert-tiny, bert-mini, bert-small, bilstm, cnn)"),
+    ({"students": {"lstm": {}}}, "students.lstm: unknown student 'lstm' (known: bert-tiny, bert-mini, bert-small, teacher-slice, "
+                                   "bilstm, cnn)"),
     ({"students__bilstm": {"lr": "fast"}}, "students.bilstm.lr: expected float"),
     ({"students__bilstm": {"model": {"hiden": 8}}}, "students.bilstm.model.hiden: unknown size setting"),
     ({"students__bilstm": {"model": {"hidden": "8"}}}, "students.bilstm.model.hidden: expected int"),
+    ({"students": {"teacher-slice": {"model": {"hidden": 256}}}},
+     "students.teacher-slice.model.hidden: teacher-slice takes its hidden from the teacher"),
+    ({"students__bert-tiny": {"model": {"pooling": "max"}}},
+     "students.bert-tiny.model.pooling: must be 'first' or 'mean', got 'max'"),
     ({"variants__kd": {"loss": "l2"}}, "variants.kd.loss: unknown loss 'l2'"),
     ({"variants__kd": {"epoch": 3}}, "variants.kd.epoch: unknown key"),
     ({"variants__kd": "mse"}, "variants.kd: expected a mapping"),
@@ -322,7 +327,7 @@ def test_the_check_refuses_a_layer_wise_loss_on_a_student_without_layers(tmp_pat
     under one in one line, and writes no params.ok; the same study with BERT-Mini alone passes."""
     from kdbench import cli
     from kdbench.commands.check import layerwise_students
-    assert layerwise_students() == ["bert-tiny", "bert-mini", "bert-small"]  # what LayerMatch takes; not the CNN
+    assert layerwise_students() == ["bert-tiny", "bert-mini", "bert-small", "teacher-slice"]  # LayerMatch's; no CNN
     raw = _params(variants={"kd-layers": {"loss": "mse+layers"}}, report={})
     monkeypatch.chdir(tmp_path)
     _write(tmp_path / "params.yaml", {**raw, "students": {"bilstm": {}, "bert-mini": {}}})
@@ -331,7 +336,7 @@ def test_the_check_refuses_a_layer_wise_loss_on_a_student_without_layers(tmp_pat
     err = capsys.readouterr().err
     assert err == ("kdbench: error: params.yaml: variants.kd-layers: loss mse+layers matches the teacher's hidden "
                    "states and attention maps, which student bilstm has not: a study with a layer-wise variant "
-                   "lists only bert-tiny, bert-mini, bert-small under students\n")
+                   "lists only bert-tiny, bert-mini, bert-small, teacher-slice under students\n")
     assert not (tmp_path / "params.ok").exists()
     _write(tmp_path / "params.yaml", {**raw, "students": {"bert-mini": {}}})
     cli.main(["check"])

@@ -49,8 +49,8 @@ class LayerMatch(nn.Module):
         super().__init__()
         encoder = getattr(student, "encoder", None)
         if encoder is None or not hasattr(encoder, "set_attn_implementation"):
-            raise KdbenchError(f"a layer-wise loss needs a BERT student (bert-tiny, bert-mini, bert-small), "
-                               f"not {type(student).__name__}")
+            raise KdbenchError("a layer-wise loss needs a BERT student (bert-tiny, bert-mini, bert-small, "
+                               f"teacher-slice), not {type(student).__name__}")
         if not hasattr(teacher, "encoder"):
             raise KdbenchError("a layer-wise loss needs the teacher's encoder; a teacher from a logits file "
                                "or a checkpoint has none here: use a logit loss (mse, kl)")

@@ -22,10 +22,11 @@ from kdbench.data.prepare import load_prepared
 from kdbench.distill.embeddings import EMBEDDINGS, init_embeddings
 from kdbench.distill.layers import LayerMatch
 from kdbench.distill.losses import LOSSES
+from kdbench.distill.slice import copy_teacher, teacher_shape
 from kdbench.encoding import load_tokenizer
 from kdbench.errors import KdbenchError
 from kdbench.io import load_logits, read_jsonl, write_json
-from kdbench.students import count_parameters, create_student
+from kdbench.students import STUDENTS, count_parameters, create_student
 from kdbench.students.artifact import WEIGHTS, save_student, student_config
 from kdbench.students.vocab import SubwordVocab, WordVocab
 from kdbench.tasks import decode, gold_labels, record_labels, texts_of
@@ -51,11 +52,11 @@ WARMUP = 0.1
 STOP_ON = {"teacher": ("teacher_loss",), "gold": ("loss",), "f1": ("macro_f1", "loss")}
 
 
-def build_vocab(cfg, train, teacher_dir, prefix):
-    """The student's vocabulary: the teacher's sub-word pieces that the texts use, for an embedding init that
-    needs them (`teacher`) and for a layer-wise loss (positions must align), else whitespace words seen at
-    least min_count times."""
-    if EMBEDDINGS.meta(cfg.embeddings, "vocab") == "subword" or LOSSES.meta(cfg.loss, "layers"):
+def build_vocab(cfg, train, teacher_dir, prefix, subword=False):
+    """The student's vocabulary: the teacher's sub-word pieces that the texts use, for a student cut from the
+    teacher (`subword`), an embedding init that needs them (`teacher`) and a layer-wise loss (positions must
+    align), else whitespace words seen at least min_count times."""
+    if subword or EMBEDDINGS.meta(cfg.embeddings, "vocab") == "subword" or LOSSES.meta(cfg.loss, "layers"):
         return SubwordVocab.build(load_tokenizer(teacher_dir), texts_of(train), prefix=prefix)
     return WordVocab.build(texts_of(train), min_count=cfg.min_count)
 
@@ -254,6 +255,11 @@ def run_distill(task, student_name, variant, cfg, model_overrides, prepared_dir,
         raise KdbenchError(f"distill {task}/{student_name}/{variant}: embeddings: {cfg.embeddings} reads the "
                            "teacher's word table, and a teacher from a logits file (teacher.logits) has none: "
                            "use random or fasttext")
+    from_teacher = bool(STUDENTS.meta(student_name, "from_teacher"))
+    if "logits" in teacher_meta and from_teacher:
+        raise KdbenchError(f"distill {task}/{student_name}/{variant}: {student_name} starts as the teacher's lowest "
+                           "layers, and a teacher from a logits file (teacher.logits) has none: distil another "
+                           "student")
     if "logits" in teacher_meta and LOSSES.meta(cfg.loss, "layers"):
         raise KdbenchError(f"distill {task}/{student_name}/{variant}: loss {cfg.loss} matches the teacher's layers, "
                            "and a teacher from a logits file (teacher.logits) has none: use a logit loss (mse, kl)")
@@ -267,31 +273,36 @@ def run_distill(task, student_name, variant, cfg, model_overrides, prepared_dir,
                         [True] * len(splits["train"])))
     examples += list(zip(transfer, transfer_logits, [False] * len(transfer)))
 
-    vocab = build_vocab(cfg, splits["train"] + transfer, teacher_dir, teacher_meta.get("prefix", ""))
+    vocab = build_vocab(cfg, splits["train"] + transfer, teacher_dir, teacher_meta.get("prefix", ""), from_teacher)
     device = "cuda" if torch.cuda.is_available() else "cpu"  # like the teacher's `device: auto`
     teacher = None
-    if LOSSES.meta(cfg.loss, "layers"):
+    if LOSSES.meta(cfg.loss, "layers") or from_teacher:
         from kdbench.teacher.model import Teacher
         teacher = Teacher.load(teacher_dir)
+    if from_teacher:  # its shape is the teacher's: recorded with its own overrides, so load_student rebuilds it
+        model_overrides = {**model_overrides, **teacher_shape(teacher)}
 
     def fresh(run_cfg):
         """A new student (seeded: the same weights for every learning rate tried) and its Distiller."""
         seed_everything(cfg.seed, cfg.threads)
         student = create_student(student_name, len(vocab), kind, len(labels), len(meta["aspects"] or []),
                                  pad_id=vocab.pad_id, **model_overrides)
-        table = student.get_input_embeddings()
-        weights, info = init_embeddings(cfg.embeddings, vocab, table.embedding_dim, vec_path=fasttext_vec or None,
-                                        teacher_dir=teacher_dir, seed=cfg.seed)
-        table.weight.data.copy_(weights)
-        layers = None if teacher is None else LayerMatch(teacher, student)
+        if from_teacher:  # the teacher's embeddings and lowest layers, whatever `embeddings` says
+            info = copy_teacher(student, teacher, vocab.kept_ids)
+        else:
+            table = student.get_input_embeddings()
+            weights, info = init_embeddings(cfg.embeddings, vocab, table.embedding_dim, vec_path=fasttext_vec or None,
+                                            teacher_dir=teacher_dir, seed=cfg.seed)
+            table.weight.data.copy_(weights)
+        layers = LayerMatch(teacher, student) if LOSSES.meta(cfg.loss, "layers") else None
         return Distiller(student, vocab, kind, labels, run_cfg, device, layers), info
 
     run = f"distill {task}/{student_name}/{variant} seed {cfg.seed}"
     if teacher is not None:
         try:
-            fresh(cfg)  # a student or teacher without layers to match fails here, before any training
+            fresh(cfg)  # a student or teacher without layers to match or copy fails here, before any training
         except KdbenchError as e:
-            raise KdbenchError(f"{run}: loss {cfg.loss}: {e}") from None
+            raise KdbenchError(f"{run}: {e}") from None  # each says what it needs (layers to match or copy)
     hint = lr_hint(student_name)
     valid_teacher = load_logits(Path(softlabels_dir) / "valid.safetensors") if uses_teacher else None
     sweep = sweep_lr(fresh, examples, splits["valid"], valid_teacher, cfg, run=run, hint=hint)

@@ -34,10 +34,11 @@ class StudentConfig:
                                + (" and n_aspects >= 1" if self.kind == "multi-aspect" else ""))
 
 
-def register_student(name, config):
+def register_student(name, config, from_teacher=()):
     """Decorator: register `fn(**settings) -> nn.Module` under `name`, with its config dataclass (what
-    params.yaml `students.<name>.model` may override); a second use of a name is a bug."""
-    return STUDENTS.register(name, config=config)
+    params.yaml `students.<name>.model` may override, but for the `from_teacher` fields, which distillation
+    sets from the teacher); a second use of a name is a bug."""
+    return STUDENTS.register(name, config=config, from_teacher=tuple(from_teacher))
 
 
 def list_students():
