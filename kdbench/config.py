@@ -188,6 +188,7 @@ class StudentSettings:
     """params.yaml `students.<name>`: what is particular to one student. Each distill stage depends on
     exactly its student's entry, so changing BERT-Small's learning rate reruns only BERT-Small."""
     lr: Rate | None = None          # learning rate set by hand for this student (null: distill's lr / lr_grid)
+    epochs: Size | None = None      # this student's epoch budget, over the variant's (null: the variant's)
     model: dict = field(default_factory=dict)  # size overrides of the student's config, e.g. {hidden: 256}
 
 
@@ -316,7 +317,7 @@ class Params:
                      f"tasks.{name}.teacher")
 
     def distill_for(self, variant, student=None):
-        """The distill block with the variant's overrides applied, then the student's learning rate."""
+        """The distill block with the variant's overrides applied, then the student's learning rate and epochs."""
         if variant not in self.variants:
             raise KdbenchError(f"params.yaml: variants.{variant}: not listed (listed: {', '.join(self.variants)})")
         cfg = build(DistillConfig, {**dataclasses.asdict(self.distill), **self.variants[variant]},
@@ -327,6 +328,8 @@ class Params:
                                    f"(listed: {', '.join(self.students)})")
             if self.students[student].lr is not None:  # set by hand: no sweep
                 cfg = dataclasses.replace(cfg, lr=self.students[student].lr, lr_grid=[])
+            if self.students[student].epochs is not None:  # a student that needs a longer (or shorter) budget
+                cfg = dataclasses.replace(cfg, epochs=self.students[student].epochs)
         return cfg
 
 

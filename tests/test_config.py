@@ -153,6 +153,7 @@ NAN, INF = float("nan"), float("inf")
     ({"distill__lr": INF}, "distill.lr: must be finite, got inf"),
     ({"teacher__head_lr": -INF}, "teacher.head_lr: must be finite, got -inf"),
     ({"students__bilstm": {"lr": NAN}}, "students.bilstm.lr: must be finite, got nan"),
+    ({"students__bilstm": {"epochs": 0}}, "students.bilstm.epochs: must be > 0, got 0"),
     ({"fasttext__dim": -5}, "fasttext.dim: must be > 0, got -5"),
     ({"fasttext__epochs": 0}, "fasttext.epochs: must be > 0, got 0"),
     ({"fasttext__min_count": 0}, "fasttext.min_count: must be > 0, got 0"),
@@ -240,9 +241,12 @@ def test_floats_as_yaml_1_2_and_dvc_write_them(tmp_path):
 
 
 def test_a_student_setting_applies_to_that_student_only():
-    params = config.parse(_params(students__bert_small={"lr": 0.0002}))
+    params = config.parse(_params(students__bert_small={"lr": 0.0002, "epochs": 40},
+                                  variants__kd={"loss": "mse", "epochs": 30}))
     assert params.distill_for("kd", "bert-small").lr == 0.0002
+    assert params.distill_for("kd", "bert-small").epochs == 40     # the student's budget over the variant's
     assert params.distill_for("kd", "bilstm").lr == params.distill.lr == 0.001
+    assert params.distill_for("kd", "bilstm").epochs == 30
     assert params.distill_for("kd").lr == 0.001
 
 
