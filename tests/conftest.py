@@ -52,6 +52,28 @@ def tiny_backbone(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="module")
+def smsa64(mirror):
+    """The first 64 SmSA training sentences as prepared records."""
+    from kdbench.data.readers import read_indonlu_tsv
+    rows = read_indonlu_tsv(mirror / "indonlu/smsa_doc-sentiment-prosa/train_preprocess.tsv")[:64]
+    return [{k: v for k, v in r.items() if k != "_line"} for r in rows]
+
+
+@pytest.fixture(scope="module")
+def tiny_teacher(tiny_backbone):
+    """A real SmSA-shaped teacher on the tiny-random backbone (untrained head), for the tests that read a
+    teacher's layers; they must not change it."""
+    import torch
+    from transformers import AutoModel
+
+    from kdbench.encoding import load_tokenizer
+    from kdbench.teacher.model import Teacher
+    torch.manual_seed(0)
+    return Teacher(AutoModel.from_pretrained(tiny_backbone), load_tokenizer(tiny_backbone), "single",
+                   ["negative", "neutral", "positive"], max_length=64).eval()
+
+
 SETUP, STUDY = "setups/smoke", "studies/smoke"  # the pipeline every end-to-end test shares
 
 

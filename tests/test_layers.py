@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 from kdbench.config import DistillConfig
-from kdbench.data.readers import read_indonlu_tsv
 from kdbench.distill.layers import LayerMatch, layer_loss, layer_map
 from kdbench.distill.train import Distiller
 from kdbench.errors import KdbenchError
@@ -48,24 +47,8 @@ def test_layer_loss_is_zero_on_a_match_ignores_padding_and_measures_a_shift():
     assert loss(hidden, hidden, other, attn)[1] > 0.01
 
 
-@pytest.fixture(scope="module")
-def smsa(mirror):
-    rows = read_indonlu_tsv(mirror / "indonlu/smsa_doc-sentiment-prosa/train_preprocess.tsv")[:64]
-    return [{k: v for k, v in r.items() if k != "_line"} for r in rows]
-
-
-@pytest.fixture(scope="module")
-def teacher(tiny_backbone):
-    from transformers import AutoModel
-
-    from kdbench.encoding import load_tokenizer
-    from kdbench.teacher.model import Teacher
-    torch.manual_seed(0)
-    return Teacher(AutoModel.from_pretrained(tiny_backbone), load_tokenizer(tiny_backbone), "single",
-                   LABELS, max_length=64).eval()
-
-
-def test_a_bert_student_learns_the_teachers_layers(smsa, teacher):
+def test_a_bert_student_learns_the_teachers_layers(smsa64, tiny_teacher):
+    smsa, teacher = smsa64, tiny_teacher
     vocab = SubwordVocab.build(teacher.tokenizer, [r["text"] for r in smsa])
     torch.manual_seed(0)
     student = create_student("bert-tiny", len(vocab), "single", 3, pad_id=vocab.pad_id)
@@ -89,6 +72,7 @@ def test_a_bert_student_learns_the_teachers_layers(smsa, teacher):
     assert not any(p is q for p in layers.parameters() for q in teacher.parameters())  # the teacher stays fixed
 
 
-def test_a_layer_wise_loss_needs_a_bert_student(teacher):
+def test_a_layer_wise_loss_needs_a_bert_student(tiny_teacher):
+    teacher = tiny_teacher
     with pytest.raises(KdbenchError, match="needs a BERT student .* not BiLSTMStudent"):
         LayerMatch(teacher, create_student("bilstm", 100, "single", 3))

@@ -5,7 +5,6 @@ import pytest
 import torch
 
 from kdbench.config import DistillConfig
-from kdbench.data.readers import read_indonlu_tsv
 from kdbench.distill.slice import copy_teacher, teacher_shape
 from kdbench.distill.train import Distiller
 from kdbench.errors import KdbenchError
@@ -13,23 +12,6 @@ from kdbench.students import create_student
 from kdbench.students.vocab import SubwordVocab
 
 LABELS = ["negative", "neutral", "positive"]
-
-
-@pytest.fixture(scope="module")
-def smsa(mirror):
-    rows = read_indonlu_tsv(mirror / "indonlu/smsa_doc-sentiment-prosa/train_preprocess.tsv")[:48]
-    return [{k: v for k, v in r.items() if k != "_line"} for r in rows]
-
-
-@pytest.fixture(scope="module")
-def teacher(tiny_backbone):
-    from transformers import AutoModel
-
-    from kdbench.encoding import load_tokenizer
-    from kdbench.teacher.model import Teacher
-    torch.manual_seed(0)
-    return Teacher(AutoModel.from_pretrained(tiny_backbone), load_tokenizer(tiny_backbone), "single",
-                   LABELS, prefix="query: ", max_length=64).eval()
 
 
 def _slice(teacher, smsa, n_layers):
@@ -41,7 +23,8 @@ def _slice(teacher, smsa, n_layers):
 
 
 @pytest.mark.parametrize("n_layers", [1, 2])
-def test_a_slice_computes_the_teachers_lowest_layers(teacher, smsa, n_layers):
+def test_a_slice_computes_the_teachers_lowest_layers(tiny_teacher, smsa64, n_layers):
+    teacher, smsa = tiny_teacher, smsa64
     student, vocab, info = _slice(teacher, smsa, n_layers)
     assert info["layers"] == list(range(n_layers)) and info["size"] == len(vocab) < len(teacher.tokenizer)
     ids, mask, _ = vocab.encode(smsa[:8], "single", 64)
@@ -54,14 +37,16 @@ def test_a_slice_computes_the_teachers_lowest_layers(teacher, smsa, n_layers):
     assert not torch.equal(mine, theirs.hidden_states[n_layers - 1])
 
 
-def test_a_slice_takes_the_teachers_shape_and_pooling(teacher):
+def test_a_slice_takes_the_teachers_shape_and_pooling(tiny_teacher):
+    teacher = tiny_teacher
     cfg = teacher.encoder.config
     assert teacher_shape(teacher) == {"hidden": cfg.hidden_size, "n_heads": cfg.num_attention_heads,
                                       "ffn": cfg.intermediate_size, "max_positions": cfg.max_position_embeddings,
                                       "pooling": "mean"}  # e5 was trained with mean pooling, as its teacher reads
 
 
-def test_a_slice_learns_from_the_teacher_and_its_copied_layers_train(teacher, smsa):
+def test_a_slice_learns_from_the_teacher_and_its_copied_layers_train(tiny_teacher, smsa64):
+    teacher, smsa = tiny_teacher, smsa64[:48]
     student, vocab, _ = _slice(teacher, smsa, 1)
     layer = student.encoder.encoder.layer[0].attention.self.query.weight.detach().clone()
     cfg = DistillConfig(loss="mse", epochs=10, min_steps=0, patience=10, batch_size=16, lr=2e-3, seed=0)
@@ -73,7 +58,8 @@ def test_a_slice_learns_from_the_teacher_and_its_copied_layers_train(teacher, sm
     assert not torch.equal(student.encoder.encoder.layer[0].attention.self.query.weight, layer)
 
 
-def test_a_slice_deeper_than_its_teacher_or_of_another_architecture_is_one_error(teacher, smsa):
+def test_a_slice_deeper_than_its_teacher_or_of_another_architecture_is_one_error(tiny_teacher, smsa64):
+    teacher, smsa = tiny_teacher, smsa64
     with pytest.raises(KdbenchError, match="n_layers 3 is more than the teacher's 2 layers"):
         _slice(teacher, smsa, 3)
     teacher.encoder.config.hidden_act = "relu"
